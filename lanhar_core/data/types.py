@@ -1,0 +1,88 @@
+"""Canonical in-memory forms of IMU data.
+
+A ``Recording`` is what every reader returns: one continuous capture from one device,
+already converted to canonical units (acc in m/s^2 including gravity, gyro in rad/s,
+Android sign convention) at its original rate. ``Windows`` is a batch of fixed-length
+windows cut from resampled recordings, as the store keeps them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lanhar_core.errors import InvalidSignalError
+
+CHANNELS: tuple[str, ...] = ("acc_x", "acc_y", "acc_z", "gyro_x", "gyro_y", "gyro_z")
+"""Channel order of every signal array: acc in m/s^2 (with gravity), gyro in rad/s."""
+
+GRAVITY = 9.80665
+
+
+@dataclass
+class Recording:
+    """One continuous capture in canonical units at its original rate.
+
+    ``labels`` holds one canonical activity name per sample (``None`` where unlabeled);
+    ``native_labels`` the dataset's own name for the same samples, so the store can keep both.
+    ``key`` identifies the recording within its dataset (stable across re-ingestion).
+    """
+
+    dataset: str
+    key: str
+    subject: str
+    signals: np.ndarray
+    rate_hz: float
+    labels: np.ndarray
+    native_labels: np.ndarray
+    session: str = ""
+    device: str = ""
+    placement: str = ""
+    source_file: str = ""
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.signals = np.asarray(self.signals, dtype=np.float32)
+        if self.signals.ndim != 2 or self.signals.shape[1] != len(CHANNELS):
+            raise InvalidSignalError(
+                f"recording {self.key!r}: signals must have shape (n, 6) "
+                f"[{', '.join(CHANNELS)}], got {self.signals.shape}"
+            )
+        n = self.signals.shape[0]
+        self.labels = np.asarray(self.labels, dtype=object)
+        self.native_labels = np.asarray(self.native_labels, dtype=object)
+        if self.labels.shape != (n,) or self.native_labels.shape != (n,):
+            raise InvalidSignalError(
+                f"recording {self.key!r}: {n} samples but {self.labels.shape[0]} labels "
+                f"and {self.native_labels.shape[0]} native labels"
+            )
+        if self.rate_hz <= 0:
+            raise InvalidSignalError(f"recording {self.key!r}: sampling rate must be positive, got {self.rate_hz}")
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.signals.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.rate_hz
+
+
+@dataclass
+class Windows:
+    """A batch of windows: ``signals`` is (n, length, 6) float32 in canonical units.
+
+    ``recording_keys``/``starts`` locate each window in its recording (start sample at the
+    resampled rate); ``labels`` is the canonical activity or ``None`` when mixed/unlabeled.
+    """
+
+    signals: np.ndarray
+    rate_hz: float
+    recording_keys: np.ndarray
+    starts: np.ndarray
+    labels: np.ndarray
+    native_labels: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.signals.shape[0])

@@ -1,0 +1,135 @@
+"""The DuckDB store: connection handling, locking and schema migrations.
+
+Connections are short-lived (one per unit of work) rather than held for a process's
+lifetime. DuckDB allows one writing process per file, so holding a connection open in the
+app would lock the CLI out for as long as the app runs; opening per unit of work lets the
+app and the CLI take turns. A process that finds the file locked retries for
+``lock_timeout_s`` and then raises ``StoreLockedError`` naming the holder.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from lanhar_core.errors import MigrationError, StoreError, StoreLockedError
+
+_MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [v for v, _, _ in found]
+    if len(set(versions)) != len(versions):
+        raise MigrationError(f"duplicate migration numbers in storage/migrations: {versions}")
+    return found
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text and ("could not set" in text or "conflicting" in text)
+
+
+class Store:
+    """A DuckDB file plus the schema this code expects. Safe to share across threads."""
+
+    def __init__(self, path: Path | str, lock_timeout_s: float = 10.0) -> None:
+        self.path = Path(path)
+        self.lock_timeout_s = lock_timeout_s
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._migrate()
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.05
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as exc:
+                if not _is_lock_error(exc):
+                    raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+                if time.monotonic() >= deadline:
+                    raise StoreLockedError(
+                        f"the store {self.path} is in use by another process and stayed locked for "
+                        f"{self.lock_timeout_s:.0f} s; wait for it to finish (or stop it) and retry. "
+                        f"DuckDB said: {exc}"
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for one unit of work, closed afterwards."""
+        conn = self._open(read_only)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection inside BEGIN/COMMIT; any exception rolls everything back."""
+        with self.connect() as conn:
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        with self.connect() as conn:
+            return _current_version(conn)
+
+    def _migrate(self) -> None:
+        migrations = _migrations()
+        latest = migrations[-1][0] if migrations else 0
+        with self.connect() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+                " applied_at TIMESTAMP DEFAULT current_timestamp)"
+            )
+            current = _current_version(conn)
+            if current > latest:
+                raise MigrationError(
+                    f"the store {self.path} has schema version {current}, newer than this code "
+                    f"knows ({latest}); upgrade LanHAR Studio or use another LANHAR_HOME"
+                )
+            for version, name, sql in migrations:
+                if version <= current:
+                    continue
+                conn.execute("BEGIN TRANSACTION")
+                try:
+                    conn.execute(sql)
+                    conn.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", [version, name])
+                except duckdb.Error as exc:
+                    conn.execute("ROLLBACK")
+                    raise MigrationError(f"migration {version:03d}_{name} failed: {exc}") from exc
+                conn.execute("COMMIT")
+
+
+def _current_version(conn: duckdb.DuckDBPyConnection) -> int:
+    row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def open_store(home: Path | None = None) -> Store:
+    """The store of ``home`` (default: the configured ``LANHAR_HOME``), created on first use."""
+    from lanhar_core.config import load_settings
+
+    settings = load_settings(home)
+    settings.ensure_dirs()
+    return Store(settings.db_path)
