@@ -86,3 +86,40 @@ class Windows:
 
     def __len__(self) -> int:
         return int(self.signals.shape[0])
+
+
+@dataclass
+class WindowSet:
+    """Windows as loaded from the store: everything downstream stages need, aligned by row.
+
+    ``labels`` is the canonical activity (``None`` for unlabeled or mixed windows);
+    downstream code that must not see labels (interpretation backends, stage 2) simply
+    does not read that field.
+    """
+
+    ids: np.ndarray
+    signals: np.ndarray
+    rate_hz: float
+    datasets: np.ndarray
+    subjects: np.ndarray
+    recording_ids: np.ndarray
+    placements: np.ndarray
+    labels: np.ndarray
+    native_labels: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    def subset(self, mask: np.ndarray) -> WindowSet:
+        """Rows selected by a boolean mask or an index array."""
+        return WindowSet(
+            ids=self.ids[mask],
+            signals=self.signals[mask],
+            rate_hz=self.rate_hz,
+            datasets=self.datasets[mask],
+            subjects=self.subjects[mask],
+            recording_ids=self.recording_ids[mask],
+            placements=self.placements[mask],
+            labels=self.labels[mask],
+            native_labels=self.native_labels[mask],
+        )
