@@ -50,13 +50,33 @@ class LLMSettings:
 
 @dataclass(frozen=True)
 class QualitySettings:
-    """Outlier detection and iterative re-generation (paper section 3.3.3)."""
+    """Outlier detection, iterative re-generation (paper section 3.3.3), fact checks, relative KL.
+
+    ``k_range``: K-means cluster counts tried (inclusive) when no k is given; the one with the
+    best silhouette wins, among those whose smallest cluster holds at least
+    ``min_cluster_share`` of the group (so a handful of outliers cannot become a cluster of
+    their own and hide). Flags per group and iteration are capped by both ``max_flags`` (the
+    paper's k) and ``max_flag_share`` of the group (the paper flagged 13.3 %).
+    ``threshold``/``patience``/``max_iterations``: re-generation stops once the mean
+    intra-cluster distance changes by less than ``threshold`` for ``patience`` consecutive
+    iterations. ``factcheck_rel_tol``: relative tolerance of a numeric claim against the
+    measured feature. ``kl_*``: the relative-KL estimator (see ``lanhar_core.quality.kl``).
+    """
 
     k_range: tuple[int, int] = (2, 6)
+    min_cluster_share: float = 0.1
     max_flags: int = 10
+    max_flag_share: float = 0.15
     threshold: float = 0.0005
     patience: int = 3
     max_iterations: int = 10
+    seed: int = 0
+    factcheck_rel_tol: float = 0.25
+    kl_estimator: str = "gaussian"
+    kl_dims: int = 10
+    kl_knn_k: int = 5
+    kl_ridge: float = 1e-3
+    kl_max_per_label: int = 1000
 
 
 @dataclass(frozen=True)
@@ -193,6 +213,15 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"data.window_samples must be at least 8, got {d.window_samples}")
     if not 0 < d.stride_samples <= d.window_samples:
         raise ConfigError(f"data.stride_samples must be in 1..window_samples, got {d.stride_samples}")
+    q = settings.quality
+    if len(q.k_range) != 2 or not 1 <= q.k_range[0] <= q.k_range[1]:
+        raise ConfigError(f"quality.k_range must be two integers 1 <= lo <= hi, got {q.k_range}")
+    if not 0 < q.max_flag_share <= 1 or q.max_flags < 1:
+        raise ConfigError(
+            f"quality.max_flags must be >= 1 and quality.max_flag_share in (0, 1], got {q.max_flags}, {q.max_flag_share}"
+        )
+    if q.kl_estimator not in ("gaussian", "knn"):
+        raise ConfigError(f"quality.kl_estimator must be 'gaussian' or 'knn', got {q.kl_estimator!r}")
 
 
 def with_overrides(settings: Settings, section: str, **values: Any) -> Settings:

@@ -64,6 +64,10 @@ class BackendUnavailableError(BackendError):
     """A backend cannot be used on this machine (missing package, model or endpoint)."""
 
 
+class InsufficientDataError(LanharError):
+    """Too few windows or interpretations for an analysis (clustering, KL estimate, comparison)."""
+
+
 class CancelledError(LanharError):
     """A long operation was cancelled by its caller."""
 
