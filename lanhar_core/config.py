@@ -97,13 +97,38 @@ class TextEncoderSettings:
 
 @dataclass(frozen=True)
 class SensorEncoderSettings:
-    """Stage 2 sensor encoder."""
+    """Stage 2 sensor encoder, its training, and the recognizer built on it.
+
+    ``preset``: 'patch' (default, 10-sample tokens, width 128) or 'paper' (one token per
+    sample, width 384); see ``lanhar_core.models.sensor_encoder``. ``tau``: initial value of
+    the learnable InfoNCE temperature. ``duplicate_texts``: windows of one batch whose
+    interpretations are the same text are 'positive' for each other (default) or 'mask'ed
+    out of each other's negatives. ``val_fraction``: share of the source recordings held
+    out for validation. ``augment_*``: training augmentation: random rotation of acc and
+    gyro together by up to this many degrees (180 = any orientation), amplitude scaling by
+    1 +/- ``augment_scale``, time warp (speed change) by 1 +/- ``augment_time_warp``.
+    ``unknown_threshold``: the recognizer answers 'unknown' when the top probability
+    (``unknown_on`` = 'probability') or cosine ('cosine') is below it; 0 disables it.
+    ``smooth_windows``: streaming majority filter length (odd); ``min_segment_s``: shorter
+    segments are merged into a neighbour.
+    """
 
     preset: str = "patch"
     lr: float = 1e-3
+    weight_decay: float = 0.01
     batch_size: int = 128
     epochs: int = 30
     tau: float = 0.07
+    grad_clip: float = 1.0
+    duplicate_texts: str = "positive"
+    val_fraction: float = 0.2
+    augment_rotation_deg: float = 0.0
+    augment_scale: float = 0.0
+    augment_time_warp: float = 0.0
+    unknown_threshold: float = 0.4
+    unknown_on: str = "probability"
+    smooth_windows: int = 3
+    min_segment_s: float = 6.0
 
 
 @dataclass(frozen=True)
@@ -213,6 +238,15 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"data.window_samples must be at least 8, got {d.window_samples}")
     if not 0 < d.stride_samples <= d.window_samples:
         raise ConfigError(f"data.stride_samples must be in 1..window_samples, got {d.stride_samples}")
+    se = settings.sensor_encoder
+    if se.duplicate_texts not in ("positive", "mask"):
+        raise ConfigError(f"sensor_encoder.duplicate_texts must be 'positive' or 'mask', got {se.duplicate_texts!r}")
+    if se.unknown_on not in ("probability", "cosine"):
+        raise ConfigError(f"sensor_encoder.unknown_on must be 'probability' or 'cosine', got {se.unknown_on!r}")
+    if se.smooth_windows < 1 or se.smooth_windows % 2 == 0:
+        raise ConfigError(f"sensor_encoder.smooth_windows must be a positive odd number, got {se.smooth_windows}")
+    if not 0 < se.val_fraction < 1:
+        raise ConfigError(f"sensor_encoder.val_fraction must be in (0, 1), got {se.val_fraction}")
     q = settings.quality
     if len(q.k_range) != 2 or not 1 <= q.k_range[0] <= q.k_range[1]:
         raise ConfigError(f"quality.k_range must be two integers 1 <= lo <= hi, got {q.k_range}")
