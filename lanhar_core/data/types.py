@@ -27,6 +27,9 @@ class Recording:
     ``labels`` holds one canonical activity name per sample (``None`` where unlabeled);
     ``native_labels`` the dataset's own name for the same samples, so the store can keep both.
     ``key`` identifies the recording within its dataset (stable across re-ingestion).
+    ``segments`` (optional, one integer per sample) marks gaps inside a recording: samples
+    with different segment ids are not contiguous in time, so resampling filters each
+    segment separately and no window spans two segments. ``None`` means one gap-free stretch.
     """
 
     dataset: str
@@ -41,6 +44,7 @@ class Recording:
     placement: str = ""
     source_file: str = ""
     meta: dict[str, str] = field(default_factory=dict)
+    segments: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.signals = np.asarray(self.signals, dtype=np.float32)
@@ -59,6 +63,16 @@ class Recording:
             )
         if self.rate_hz <= 0:
             raise InvalidSignalError(f"recording {self.key!r}: sampling rate must be positive, got {self.rate_hz}")
+        if self.segments is not None:
+            self.segments = np.asarray(self.segments, dtype=np.int64)
+            if self.segments.shape != (n,):
+                raise InvalidSignalError(
+                    f"recording {self.key!r}: {n} samples but {self.segments.shape[0]} segment ids"
+                )
+
+    def segment_ids(self) -> np.ndarray:
+        """One segment id per sample (all zeros for a gap-free recording)."""
+        return self.segments if self.segments is not None else np.zeros(self.n_samples, dtype=np.int64)
 
     @property
     def n_samples(self) -> int:
