@@ -74,3 +74,7 @@ class CancelledError(LanharError):
 
 class ModelError(LanharError):
     """A model artifact is missing, incompatible or cannot be loaded."""
+
+
+class RunStateError(LanharError):
+    """A training run cannot do what was asked in its current state (resume a finished run, ...)."""
