@@ -78,3 +78,7 @@ class ModelError(LanharError):
 
 class RunStateError(LanharError):
     """A training run cannot do what was asked in its current state (resume a finished run, ...)."""
+
+
+class PromptTemplateError(ConfigError):
+    """A prompt template file is missing, has no valid version line, or lacks a required block."""
