@@ -82,3 +82,15 @@ class RunStateError(LanharError):
 
 class PromptTemplateError(ConfigError):
     """A prompt template file is missing, has no valid version line, or lacks a required block."""
+
+
+class DatasetInUseError(StoreError):
+    """A dataset cannot be replaced or removed because other rows (interpretations) refer to its windows."""
+
+
+class DownloadError(LanharError):
+    """A dataset archive could not be fetched (network, HTTP error, interrupted transfer)."""
+
+
+class ChecksumMismatchError(DownloadError):
+    """A downloaded file's SHA-256 differs from the expected one."""
