@@ -46,6 +46,20 @@ BUILTIN_ACTIVITIES: tuple[Activity, ...] = (
     Activity("basketball", None, "playing basketball"),
     Activity("badminton", None, "playing badminton"),
     Activity("transition", None, "postural transition"),
+    Activity("elevator_move", None, "moving around in an elevator"),
+    Activity("watch_tv", None, "watching TV"),
+    Activity("computer_work", None, "working at a computer"),
+    Activity("drive_car", None, "driving a car"),
+    Activity("fold_laundry", None, "folding laundry"),
+    Activity("house_cleaning", None, "cleaning the house"),
+    Activity("soccer", None, "playing soccer"),
+    Activity("shoulder_pendulum", None, "pendulum shoulder exercise"),
+    Activity("shoulder_abduction", None, "shoulder abduction exercise"),
+    Activity("shoulder_forward_elevation", None, "shoulder forward elevation exercise"),
+    Activity("shoulder_internal_rotation", None, "shoulder internal rotation exercise"),
+    Activity("shoulder_external_rotation", None, "shoulder external rotation exercise"),
+    Activity("trapezius_extension", None, "trapezius extension exercise"),
+    Activity("upright_row", None, "upright row exercise"),
 )
 
 COMMON_ACTIVITIES: tuple[str, ...] = ("walk", "upstairs", "downstairs", "sit")

@@ -1,0 +1,1 @@
+"""Importers for data that has no built-in reader: generic tables and phone-app exports."""
