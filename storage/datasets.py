@@ -1,0 +1,554 @@
+"""Datasets, recordings and windows in the store.
+
+Window signals are kept in a ``FLOAT[]`` column of the ``windows`` table rather than in a
+sibling Parquet file. Measured with ``bench/bench_window_storage.py`` (100,000 windows of
+120x6 float32, 288 MB raw, best of 3, on the 2-core CI-class machine, while other jobs ran):
+
+==========================  =======  ==========  ==========  =======
+layout                      write s  load all s  load 10% s  disk MB
+==========================  =======  ==========  ==========  =======
+duckdb FLOAT[] (list)          11.9        1.56        0.57    293
+duckdb FLOAT[720] (array)       6.6        1.26        0.47    293
+parquet sibling (zstd)          2.1        1.74        1.55    270
+==========================  =======  ==========  ==========  =======
+
+Loading everything is as fast in DuckDB as from Parquet, and loading a filtered subset
+(one dataset, one label: what every downstream stage does) is 3x faster, because the
+filter runs next to the data instead of joining ids across two files. Above all, only the
+column keeps ingestion transactional: a Parquet file written next to the database cannot
+roll back with it, so a crash mid-ingest could leave windows without signals. The
+fixed-size ``FLOAT[720]`` array is ~20% faster still but fixes the window length in the
+schema, and window length is a setting (datasets ingested with different settings coexist),
+so the variable-length list it is. Reading goes through Arrow and flattens the list's
+child array straight into numpy: no Python lists anywhere.
+
+The viewer's ``get_recording_signals`` reads the whole resampled recording from
+``recording_signals`` (plus its activity runs) instead of stitching windows: windows skip
+unlabeled stretches, transitions and the tail of each activity bout, which is exactly what
+a person inspecting the data wants to see. It costs about half the windows' storage again
+(50% overlapping windows hold every sample twice).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from lanhar_core.data.types import CHANNELS, Recording, Windows, WindowSet
+from lanhar_core.errors import DatasetInUseError, NotFoundError, StoreError
+from lanhar_core.vocab import BUILTIN_ACTIVITIES
+from storage.db import Store
+
+FLUSH_WINDOWS = 20_000
+"""Windows buffered before one bulk insert: large enough for fast Arrow inserts, small enough for memory."""
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    """The ``datasets`` row of one ingestion."""
+
+    name: str
+    reader: str
+    title: str
+    placement: str
+    native_rate_hz: float | None
+    rate_hz: float
+    window_samples: int
+    stride_samples: int
+    content_hash: str
+    source_path: str
+    attribution: str
+    license: str
+    conversions: str
+    params: dict[str, Any]
+
+
+@dataclass
+class PreparedRecording:
+    """A recording ready to write: resampled to the analysis rate, with its windows and runs."""
+
+    recording: Recording
+    native_rate_hz: float
+    native_n_samples: int
+    windows: Windows
+    runs: list[tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class StoredWindow:
+    """One window with everything the viewer shows about it."""
+
+    id: int
+    dataset: str
+    recording_id: int
+    recording_key: str
+    subject: str
+    session: str | None
+    placement: str | None
+    start_sample: int
+    length: int
+    rate_hz: float
+    label: str | None
+    native_label: str | None
+    signals: np.ndarray
+
+
+@dataclass(frozen=True)
+class RecordingSignals:
+    """A whole resampled recording: ``signals`` (n, 6), ``runs`` (segment, start_sample,
+    end_sample, label, native_label) and its ``windows`` (id, start_sample, length, label)."""
+
+    recording_id: int
+    dataset: str
+    key: str
+    subject: str
+    session: str | None
+    device: str | None
+    placement: str | None
+    rate_hz: float
+    signals: np.ndarray
+    runs: pd.DataFrame
+    windows: pd.DataFrame
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+def seed_activities(conn: duckdb.DuckDBPyConnection, extra: Iterable[str] = ()) -> None:
+    """Add the built-in vocabulary and any new canonical label (``extra``) not yet in ``activities``.
+
+    New labels from imports enter without a category and with their name as display text;
+    the user can categorise them later. Existing rows are never overwritten, so user edits stay.
+    """
+    rows = [(a.name, a.category, a.display, True) for a in BUILTIN_ACTIVITIES]
+    known = {a.name for a in BUILTIN_ACTIVITIES}
+    rows += [(name, None, name.replace("_", " "), False) for name in sorted(set(extra) - known)]
+    conn.executemany(
+        "INSERT INTO activities (name, category, display, builtin) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        rows,
+    )
+
+
+def ensure_activities(store: Store) -> None:
+    """Seed the built-in activity vocabulary (idempotent)."""
+    with store.transaction() as conn:
+        seed_activities(conn)
+
+
+def _table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    rows = conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'", [table]
+    ).fetchall()
+    return bool(rows[0][0])
+
+
+def interpretations_referencing(conn: duckdb.DuckDBPyConnection, dataset: str) -> int:
+    """How many interpretations point at windows of ``dataset`` (0 before migration 002 exists)."""
+    if not _table_exists(conn, "interpretations"):
+        return 0
+    rows = conn.execute(
+        "SELECT count(*) FROM interpretations i JOIN windows w ON w.id = i.window_id WHERE w.dataset = ?",
+        [dataset],
+    ).fetchall()
+    return int(rows[0][0])
+
+
+def check_not_referenced(conn: duckdb.DuckDBPyConnection, dataset: str, action: str) -> None:
+    """Refuse to drop windows that interpretations refer to (they would dangle)."""
+    count = interpretations_referencing(conn, dataset)
+    if count:
+        raise DatasetInUseError(
+            f"cannot {action} dataset {dataset!r}: {count} interpretation(s) refer to its windows. "
+            f"Ingest the new version under another name (e.g. {dataset}_v2), or delete those "
+            "interpretations first."
+        )
+
+
+def _delete_rows(conn: duckdb.DuckDBPyConnection, dataset: str) -> None:
+    recordings = "SELECT id FROM recordings WHERE dataset = ?"
+    conn.execute("DELETE FROM windows WHERE dataset = ?", [dataset])
+    conn.execute(f"DELETE FROM recording_runs WHERE recording_id IN ({recordings})", [dataset])
+    conn.execute(f"DELETE FROM recording_signals WHERE recording_id IN ({recordings})", [dataset])
+    conn.execute("DELETE FROM recordings WHERE dataset = ?", [dataset])
+    conn.execute("DELETE FROM label_map WHERE dataset = ?", [dataset])
+    conn.execute("DELETE FROM datasets WHERE name = ?", [dataset])
+
+
+def _flat_signals(signals: np.ndarray, width: int) -> pa.Array:
+    values = pa.array(np.ascontiguousarray(signals, dtype=np.float32).reshape(-1))
+    return pa.FixedSizeListArray.from_arrays(values, width)
+
+
+def _strings(values: Sequence[object]) -> pa.Array:
+    return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+
+
+def _insert_arrow(conn: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> None:
+    """Bulk insert through Arrow (one statement, columnar) instead of row-by-row parameters."""
+    conn.register("incoming_rows", data)
+    try:
+        columns = ", ".join(data.column_names)
+        conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_rows")
+    finally:
+        conn.unregister("incoming_rows")
+
+
+class _WindowBuffer:
+    """Windows of several recordings collected for one bulk insert."""
+
+    def __init__(self, dataset: str) -> None:
+        self.dataset = dataset
+        self.parts: list[tuple[int, Recording, Windows]] = []
+        self.size = 0
+
+    def add(self, recording_id: int, rec: Recording, windows: Windows) -> None:
+        self.parts.append((recording_id, rec, windows))
+        self.size += len(windows)
+
+    def flush(self, conn: duckdb.DuckDBPyConnection) -> None:
+        if not self.size:
+            return
+        length = self.parts[0][2].signals.shape[1]
+        data = pa.table(
+            {
+                "dataset": pa.array([self.dataset] * self.size, type=pa.string()),
+                "recording_id": np.concatenate([np.full(len(w), rid, dtype=np.int64) for rid, _, w in self.parts]),
+                "start_sample": np.concatenate([w.starts for _, _, w in self.parts]).astype(np.int32),
+                "length": np.full(self.size, length, dtype=np.int32),
+                "rate_hz": np.concatenate([np.full(len(w), w.rate_hz) for _, _, w in self.parts]),
+                "subject": _strings([r.subject for _, r, w in self.parts for _ in range(len(w))]),
+                "placement": _strings([r.placement or None for _, r, w in self.parts for _ in range(len(w))]),
+                "label": _strings(np.concatenate([w.labels for _, _, w in self.parts]).tolist()),
+                "native_label": _strings(np.concatenate([w.native_labels for _, _, w in self.parts]).tolist()),
+                "signals": _flat_signals(
+                    np.concatenate([w.signals for _, _, w in self.parts]), length * len(CHANNELS)
+                ),
+            }
+        )
+        _insert_arrow(conn, "windows", data)
+        self.parts, self.size = [], 0
+
+
+def _insert_recording(conn: duckdb.DuckDBPyConnection, dataset: str, item: PreparedRecording) -> int:
+    rec = item.recording
+    rows = conn.execute(
+        "INSERT INTO recordings (dataset, key, subject, session, device, placement, native_rate_hz, "
+        "native_n_samples, rate_hz, n_samples, duration_s, source_file, meta) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        [
+            dataset,
+            rec.key,
+            rec.subject,
+            rec.session or None,
+            rec.device or None,
+            rec.placement or None,
+            item.native_rate_hz,
+            item.native_n_samples,
+            rec.rate_hz,
+            rec.n_samples,
+            rec.duration_s,
+            rec.source_file or None,
+            json.dumps(rec.meta),
+        ],
+    ).fetchall()
+    recording_id = int(rows[0][0])
+    signals = pa.table(
+        {
+            "recording_id": pa.array([recording_id], type=pa.int64()),
+            "signals": pa.ListArray.from_arrays(
+                pa.array([0, rec.signals.size], type=pa.int32()), pa.array(rec.signals.reshape(-1))
+            ),
+        }
+    )
+    _insert_arrow(conn, "recording_signals", signals)
+    starts = np.array([a for a, _ in item.runs], dtype=np.int64)
+    segment_ids = rec.segment_ids()
+    runs = pa.table(
+        {
+            "recording_id": np.full(len(item.runs), recording_id, dtype=np.int64),
+            "segment": segment_ids[starts].astype(np.int32) if starts.size else np.empty(0, np.int32),
+            "start_sample": starts.astype(np.int32),
+            "end_sample": np.array([b for _, b in item.runs], dtype=np.int32),
+            "label": _strings(rec.labels[starts].tolist() if starts.size else []),
+            "native_label": _strings(rec.native_labels[starts].tolist() if starts.size else []),
+        }
+    )
+    _insert_arrow(conn, "recording_runs", runs)
+    return recording_id
+
+
+def write_dataset(
+    conn: duckdb.DuckDBPyConnection,
+    record: DatasetRecord,
+    recordings: Sequence[PreparedRecording],
+    on_recording: Callable[[int], None] | None = None,
+) -> None:
+    """Replace everything stored for ``record.name`` with ``recordings``, inside the caller's transaction.
+
+    ``on_recording(i)`` is called after each recording is written (for progress). The
+    caller owns the transaction, so a failure anywhere here leaves the previous rows intact.
+    """
+    check_not_referenced(conn, record.name, "replace")
+    _delete_rows(conn, record.name)
+    conn.execute(
+        "INSERT INTO datasets (name, reader, title, placement, native_rate_hz, rate_hz, window_samples, "
+        "stride_samples, content_hash, source_path, attribution, license, conversions, params) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            record.name,
+            record.reader,
+            record.title,
+            record.placement or None,
+            record.native_rate_hz,
+            record.rate_hz,
+            record.window_samples,
+            record.stride_samples,
+            record.content_hash,
+            record.source_path,
+            record.attribution,
+            record.license,
+            record.conversions,
+            json.dumps(record.params, default=str, sort_keys=True),
+        ],
+    )
+    pairs: dict[str, str] = {}
+    buffer = _WindowBuffer(record.name)
+    for i, item in enumerate(recordings):
+        rec = item.recording
+        for native, canonical in zip(rec.native_labels.tolist(), rec.labels.tolist()):
+            if native is not None and canonical is not None:
+                pairs.setdefault(str(native), str(canonical))
+        recording_id = _insert_recording(conn, record.name, item)
+        buffer.add(recording_id, rec, item.windows)
+        if buffer.size >= FLUSH_WINDOWS:
+            buffer.flush(conn)
+        if on_recording is not None:
+            on_recording(i + 1)
+    buffer.flush(conn)
+    seed_activities(conn, set(pairs.values()))
+    conn.executemany(
+        "INSERT INTO label_map (dataset, native_label, activity) VALUES (?, ?, ?)",
+        [(record.name, native, canonical) for native, canonical in sorted(pairs.items())],
+    )
+
+
+def delete_dataset(store: Store, name: str) -> None:
+    """Remove a dataset and all its recordings and windows, in one transaction."""
+    with store.transaction() as conn:
+        if conn.execute("SELECT count(*) FROM datasets WHERE name = ?", [name]).fetchall()[0][0] == 0:
+            raise NotFoundError(f"no dataset {name!r} in the store; `lanhar data list` shows what is there")
+        check_not_referenced(conn, name, "remove")
+        _delete_rows(conn, name)
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def dataset_hash(store: Store, name: str) -> str | None:
+    """The content hash a dataset was ingested with, or ``None`` if it is not in the store."""
+    with store.connect() as conn:
+        rows = conn.execute("SELECT content_hash FROM datasets WHERE name = ?", [name]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def list_datasets(store: Store) -> pd.DataFrame:
+    """One row per ingested dataset with its provenance, settings and counts."""
+    with store.connect() as conn:
+        return conn.execute(
+            "SELECT d.name, d.reader, d.title, d.placement, d.native_rate_hz, d.rate_hz, d.window_samples, "
+            "d.stride_samples, coalesce(r.recordings, 0) AS recordings, coalesce(r.subjects, 0) AS subjects, "
+            "coalesce(r.hours, 0) AS hours, coalesce(w.windows, 0) AS windows, d.license, d.attribution, "
+            "d.source_path, d.content_hash, d.ingested_at "
+            "FROM datasets d "
+            "LEFT JOIN (SELECT dataset, count(*) AS recordings, count(DISTINCT subject) AS subjects, "
+            "           sum(duration_s) / 3600 AS hours FROM recordings GROUP BY dataset) r ON r.dataset = d.name "
+            "LEFT JOIN (SELECT dataset, count(*) AS windows FROM windows GROUP BY dataset) w ON w.dataset = d.name "
+            "ORDER BY d.name"
+        ).df()
+
+
+def window_counts(store: Store) -> pd.DataFrame:
+    """Windows per (dataset, label); unlabeled windows have label ``None``."""
+    with store.connect() as conn:
+        return conn.execute(
+            "SELECT dataset, label, count(*) AS n FROM windows GROUP BY dataset, label "
+            "ORDER BY dataset, label NULLS LAST"
+        ).df()
+
+
+def list_recordings(store: Store, dataset: str | None = None) -> pd.DataFrame:
+    """Recordings (id, dataset, key, subject, session, placement, duration_s, windows) for filters."""
+    sql = (
+        "SELECT r.id, r.dataset, r.key, r.subject, r.session, r.device, r.placement, r.native_rate_hz, "
+        "r.duration_s, count(w.id) AS windows FROM recordings r LEFT JOIN windows w ON w.recording_id = r.id "
+    )
+    args: list[Any] = []
+    if dataset is not None:
+        sql += "WHERE r.dataset = ? "
+        args.append(dataset)
+    sql += "GROUP BY ALL ORDER BY r.dataset, r.id"
+    with store.connect() as conn:
+        return conn.execute(sql, args).df()
+
+
+def _as_list(value: str | Iterable[Any] | None) -> list[Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    return list(value)
+
+
+def _signals_to_numpy(column: pa.ChunkedArray, lengths: np.ndarray) -> np.ndarray:
+    flat = column.combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    if lengths.size == 0:
+        return np.empty((0, 0, len(CHANNELS)), dtype=np.float32)
+    return flat.astype(np.float32, copy=False).reshape(lengths.size, int(lengths[0]), len(CHANNELS))
+
+
+def _text(table: pa.Table, name: str) -> np.ndarray:
+    return np.asarray(table.column(name).to_pylist(), dtype=object)
+
+
+def load_windows(
+    store: Store,
+    dataset: str | Iterable[str] | None = None,
+    ids: Iterable[int] | None = None,
+    labels: Iterable[str | None] | None = None,
+    subjects: Iterable[str] | None = None,
+    placement: str | Iterable[str] | None = None,
+    limit: int | None = None,
+) -> WindowSet:
+    """Windows matching every given filter, as one ``WindowSet`` with a ``(n, length, 6)`` array.
+
+    Rows come in window-id order, or in the order of ``ids`` when ids are given (ids that
+    do not exist or do not match the other filters are left out). ``labels`` may contain
+    ``None`` to include unlabeled windows. All windows must share one rate and length
+    (they do unless datasets were ingested under different settings).
+    """
+    where, args = [], []
+    for column, value in (("w.dataset", _as_list(dataset)), ("w.subject", _as_list(subjects)),
+                          ("w.placement", _as_list(placement))):
+        if value is not None:
+            where.append(f"list_contains(?::VARCHAR[], {column})")
+            args.append([str(v) for v in value])
+    wanted_labels = _as_list(labels)
+    if wanted_labels is not None:
+        named = [str(v) for v in wanted_labels if v is not None]
+        clause = "list_contains(?::VARCHAR[], w.label)"
+        if None in wanted_labels:
+            clause = f"({clause} OR w.label IS NULL)"
+        where.append(clause)
+        args.append(named)
+    join, order = "", "w.id"
+    wanted_ids = _as_list(ids)
+    with store.connect() as conn:
+        if wanted_ids is not None:
+            conn.register("wanted_ids", pa.table({"id": np.asarray(wanted_ids, dtype=np.int64),
+                                                  "pos": np.arange(len(wanted_ids), dtype=np.int64)}))
+            join, order = " JOIN wanted_ids q ON q.id = w.id", "q.pos"
+        sql = (
+            "SELECT w.id, w.dataset, w.subject, w.recording_id, w.placement, w.label, w.native_label, "
+            f"w.rate_hz, w.length, w.signals FROM windows w{join}"
+        )
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        table = conn.sql(sql, params=args or None).to_arrow_table()
+    lengths = table.column("length").to_numpy()
+    rates = np.unique(table.column("rate_hz").to_numpy())
+    if np.unique(lengths).size > 1 or rates.size > 1:
+        found = sorted(set(_text(table, "dataset").tolist()))
+        raise StoreError(
+            f"the selected windows mix lengths {sorted(set(lengths.tolist()))} / rates {rates.tolist()} "
+            f"(datasets {', '.join(found)}); re-ingest them under the same data settings or load them separately"
+        )
+    return WindowSet(
+        ids=table.column("id").to_numpy(),
+        signals=_signals_to_numpy(table.column("signals"), lengths),
+        rate_hz=float(rates[0]) if rates.size else 0.0,
+        datasets=_text(table, "dataset"),
+        subjects=_text(table, "subject"),
+        recording_ids=table.column("recording_id").to_numpy(),
+        placements=_text(table, "placement"),
+        labels=_text(table, "label"),
+        native_labels=_text(table, "native_label"),
+    )
+
+
+def get_window(store: Store, window_id: int) -> StoredWindow:
+    """One window with its recording's key and session; ``NotFoundError`` if it does not exist."""
+    with store.connect() as conn:
+        table = conn.sql(
+            "SELECT w.id, w.dataset, w.recording_id, r.key, w.subject, r.session, w.placement, w.start_sample, "
+            "w.length, w.rate_hz, w.label, w.native_label, w.signals "
+            "FROM windows w JOIN recordings r ON r.id = w.recording_id WHERE w.id = ?",
+            params=[int(window_id)],
+        ).to_arrow_table()
+    if table.num_rows == 0:
+        raise NotFoundError(f"no window with id {window_id}")
+    row = {name: table.column(name)[0].as_py() for name in table.column_names if name != "signals"}
+    length = int(row["length"])
+    signals = table.column("signals").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    return StoredWindow(
+        id=int(row["id"]),
+        dataset=row["dataset"],
+        recording_id=int(row["recording_id"]),
+        recording_key=row["key"],
+        subject=row["subject"],
+        session=row["session"],
+        placement=row["placement"],
+        start_sample=int(row["start_sample"]),
+        length=length,
+        rate_hz=float(row["rate_hz"]),
+        label=row["label"],
+        native_label=row["native_label"],
+        signals=signals.astype(np.float32, copy=False).reshape(length, len(CHANNELS)),
+    )
+
+
+def get_recording_signals(store: Store, recording_id: int) -> RecordingSignals:
+    """The whole resampled recording with its activity runs and windows (for the viewer)."""
+    with store.connect() as conn:
+        found = conn.execute(
+            "SELECT dataset, key, subject, session, device, placement, rate_hz FROM recordings WHERE id = ?",
+            [int(recording_id)],
+        ).fetchall()
+        if not found:
+            raise NotFoundError(f"no recording with id {recording_id}")
+        table = conn.sql(
+            "SELECT signals FROM recording_signals WHERE recording_id = ?", params=[int(recording_id)]
+        ).to_arrow_table()
+        runs = conn.execute(
+            "SELECT segment, start_sample, end_sample, label, native_label FROM recording_runs "
+            "WHERE recording_id = ? ORDER BY start_sample",
+            [int(recording_id)],
+        ).df()
+        windows = conn.execute(
+            "SELECT id, start_sample, length, label FROM windows WHERE recording_id = ? ORDER BY start_sample",
+            [int(recording_id)],
+        ).df()
+    flat = table.column("signals").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    dataset, key, subject, session, device, placement, rate_hz = found[0]
+    return RecordingSignals(
+        recording_id=int(recording_id),
+        dataset=dataset,
+        key=key,
+        subject=subject,
+        session=session,
+        device=device,
+        placement=placement,
+        rate_hz=float(rate_hz),
+        signals=flat.astype(np.float32, copy=False).reshape(-1, len(CHANNELS)),
+        runs=runs,
+        windows=windows,
+    )
