@@ -28,6 +28,11 @@ class UniformPiece:
     values: np.ndarray
     labels: np.ndarray | None
 
+    @property
+    def times(self) -> np.ndarray:
+        """Grid times in seconds on the input's time base."""
+        return self.start_s + np.arange(self.values.shape[0]) / self.rate_hz
+
 
 def median_rate(t_s: np.ndarray, where: str) -> float:
     """Sampling rate from the median positive interval."""
@@ -88,4 +93,31 @@ def to_uniform(
                 labels=None if labels is None else nearest_labels(t, labels[part], grid),
             )
         )
+    return pieces
+
+
+def _spans(t: np.ndarray, max_gap_s: float) -> list[tuple[float, float]]:
+    return [(float(t[s.start]), float(t[s.stop - 1])) for s in split_at_gaps(t, max_gap_s) if s.stop - s.start > 1]
+
+
+def join_streams(
+    t_acc: np.ndarray, acc: np.ndarray, t_gyro: np.ndarray, gyro: np.ndarray, max_gap_s: float, where: str
+) -> list[UniformPiece]:
+    """Accelerometer and gyroscope streams with their own timestamps on one uniform grid.
+
+    The grid runs at the accelerometer's median rate, only over the spans where both
+    streams have data with no gap over ``max_gap_s``; outside those spans one of the six
+    channels would have to be invented, so those samples are left out.
+    """
+    rate = median_rate(t_acc, where)
+    pieces = []
+    for a0, a1 in _spans(t_acc, max_gap_s):
+        for g0, g1 in _spans(t_gyro, max_gap_s):
+            start, end = max(a0, g0), min(a1, g1)
+            n = int(np.floor((end - start) * rate + 1e-9)) + 1 if end > start else 0
+            if n < 2:
+                continue
+            grid = start + np.arange(n) / rate
+            values = np.hstack([interpolate(t_acc, acc, grid), interpolate(t_gyro, gyro, grid)])
+            pieces.append(UniformPiece(start_s=start, rate_hz=rate, values=values, labels=None))
     return pieces

@@ -22,7 +22,7 @@ import pandas as pd
 
 from lanhar_core.config import DataSettings
 from lanhar_core.data.importers.checks import check_finite
-from lanhar_core.data.importers.timeline import interpolate, median_rate, nearest_labels, split_at_gaps
+from lanhar_core.data.importers.timeline import join_streams, nearest_labels
 from lanhar_core.data.readers._common import check_placements, map_labels, wanted
 from lanhar_core.data.registry import DatasetInfo
 from lanhar_core.data.types import Recording
@@ -96,42 +96,32 @@ def _load(file: Path) -> pd.DataFrame:
     )
 
 
-def _spans(t: np.ndarray, max_gap_s: float) -> list[tuple[float, float]]:
-    return [(float(t[s][0]), float(t[s][-1])) for s in split_at_gaps(t, max_gap_s) if s.stop - s.start > 1]
-
-
-def _overlaps(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    return [(max(a0, b0), min(a1, b1)) for a0, a1 in a for b0, b1 in b if min(a1, b1) > max(a0, b0)]
-
-
 def _device_recordings(
     acc: pd.DataFrame, gyro: pd.DataFrame, user: str, device: str, placement: str, max_gap_s: float, source: str
 ) -> Iterator[Recording]:
     t0 = min(acc["Creation_Time"].iloc[0], gyro["Creation_Time"].iloc[0])
     t_acc = (acc["Creation_Time"].to_numpy() - t0) / 1e9
     t_gyro = (gyro["Creation_Time"].to_numpy() - t0) / 1e9
-    rate = median_rate(t_acc, f"hhar {user}/{device}")
-    acc_xyz = acc[["x", "y", "z"]].to_numpy(np.float64)
-    gyro_xyz = gyro[["x", "y", "z"]].to_numpy(np.float64)
     native_all = acc["gt"].to_numpy(dtype=object)
-    for index, (start, end) in enumerate(_overlaps(_spans(t_acc, max_gap_s), _spans(t_gyro, max_gap_s))):
-        grid = start + np.arange(int(np.floor((end - start) * rate)) + 1) / rate
-        if grid.size < 2:
-            continue
-        native = nearest_labels(t_acc, native_all, grid)
+    pieces = join_streams(
+        t_acc, acc[["x", "y", "z"]].to_numpy(np.float64), t_gyro, gyro[["x", "y", "z"]].to_numpy(np.float64),
+        max_gap_s, f"hhar {user}/{device}",
+    )
+    for index, piece in enumerate(pieces):
+        native = nearest_labels(t_acc, native_all, piece.times)
         yield Recording(
             dataset=INFO.name,
             key=f"{user}/{device}/{index:03d}",
             subject=user,
-            signals=np.hstack([interpolate(t_acc, acc_xyz, grid), interpolate(t_gyro, gyro_xyz, grid)]),
-            rate_hz=rate,
+            signals=piece.values,
+            rate_hz=piece.rate_hz,
             labels=map_labels(native, INFO.label_map),
             native_labels=native,
             session=f"{index:03d}",
             device=device,
             placement=placement,
             source_file=source,
-            meta={"model": str(acc["Model"].iloc[0]), "start_ns": str(int(t0 + start * 1e9))},
+            meta={"model": str(acc["Model"].iloc[0]), "start_ns": str(int(t0 + piece.start_s * 1e9))},
         )
 
 
