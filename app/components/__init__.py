@@ -1,0 +1,1 @@
+"""UI pieces shared by several pages (store access, plots, filters, job polling, errors)."""

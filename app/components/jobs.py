@@ -1,0 +1,81 @@
+"""Long operations in a background thread, with their job row polled by the page.
+
+The worker runs a library function inside ``tracked_job``, so its progress, final status
+and error live in the store's ``jobs`` table: the page (or the CLI, or another browser
+tab) only reads that row, and a cancel goes through ``request_cancel`` like the CLI's.
+The worker never touches Streamlit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from lanhar_core.jobs import Progress, tracked_job
+from storage import jobs as job_store
+from storage.db import Store
+
+Work = Callable[[Progress], Any]
+
+_START_TIMEOUT_S = 10.0
+
+
+def start_job(store: Store, kind: str, params: dict[str, Any], work: Work) -> int:
+    """Run ``work(progress)`` in a daemon thread as a tracked job; returns the job id once recorded."""
+    started = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            with tracked_job(store, kind, params) as progress:
+                holder["job_id"] = progress.job_id
+                started.set()
+                work(progress)
+        except Exception as exc:  # tracked_job has recorded it in the job row
+            holder.setdefault("error", exc)
+        finally:
+            started.set()
+
+    threading.Thread(target=run, name=f"lanhar-{kind}", daemon=True).start()
+    started.wait(_START_TIMEOUT_S)
+    if "job_id" not in holder:
+        raise holder.get("error") or RuntimeError(f"the {kind} job did not start within {_START_TIMEOUT_S:.0f} s")
+    return int(holder["job_id"])
+
+
+def show_job(store: Store, job_id: int, on_finish: Callable[[job_store.JobState], None] | None = None) -> None:
+    """Live status of one job: progress bar, message, cancel button; polls once a second while it runs."""
+
+    @st.fragment(run_every=1.0)
+    def poll() -> None:
+        job = job_store.get_job(store, job_id)
+        _render_job(store, job)
+        if job.status in job_store.TERMINAL:
+            if on_finish is not None:
+                on_finish(job)
+            st.rerun()
+
+    job = job_store.get_job(store, job_id)
+    if job.status in job_store.TERMINAL:
+        _render_job(store, job)
+    else:
+        poll()
+
+
+def _render_job(store: Store, job: job_store.JobState) -> None:
+    label = f"{job.kind} #{job.id}: {job.message or job.status}"
+    if job.status == "running":
+        st.progress(job.fraction or 0.0, text=f"{label} ({job.done}/{job.total or '?'})")
+        if job.cancel_requested:
+            st.caption("cancel requested; the job stops at its next checkpoint")
+        elif st.button("Cancel", key=f"cancel_job_{job.id}"):
+            job_store.request_cancel(store, job.id)
+    elif job.status == "finished":
+        st.success(f"{job.kind} #{job.id} finished: {job.message or ''}")
+    elif job.status == "cancelled":
+        st.warning(f"{job.kind} #{job.id} was cancelled ({job.error or ''})")
+    else:
+        st.error(f"{job.kind} #{job.id} {job.status}: {job.error or ''}")

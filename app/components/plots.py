@@ -1,0 +1,119 @@
+"""Plotly figures of IMU signals in canonical units, with activity bands.
+
+Accelerometer (m/s^2, gravity included) and gyroscope (rad/s) have different units and
+scales, so they get one panel each on a shared time axis. Activity bands are shaded
+behind the traces; each activity keeps the same colour on every page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from lanhar_core.data.types import CHANNELS
+from lanhar_core.vocab import BUILTIN_ACTIVITIES
+
+_AXIS_COLORS = ("#d62728", "#2ca02c", "#1f77b4")
+_PALETTE = px.colors.qualitative.Pastel + px.colors.qualitative.Set3
+_BUILTIN_ORDER = {a.name: i for i, a in enumerate(BUILTIN_ACTIVITIES)}
+UNLABELED = "unlabeled"
+
+
+@dataclass(frozen=True)
+class Band:
+    """A stretch of time (seconds) with one activity."""
+
+    start_s: float
+    end_s: float
+    label: str
+
+
+def activity_color(label: str) -> str:
+    """A stable colour per activity: built-in labels by vocabulary order, others by name."""
+    if label == UNLABELED:
+        return "#e5e5e5"
+    index = _BUILTIN_ORDER.get(label)
+    if index is None:
+        index = sum(label.encode()) + len(_BUILTIN_ORDER)
+    return _PALETTE[index % len(_PALETTE)]
+
+
+def label_bands_from_runs(runs: pd.DataFrame, rate_hz: float, first: int, last: int) -> list[Band]:
+    """Bands of the activity runs (start_sample, end_sample, label) that overlap samples ``[first, last)``."""
+    bands = []
+    for row in runs.itertuples(index=False):
+        start, end = max(int(row.start_sample), first), min(int(row.end_sample), last)
+        if start < end:
+            label = UNLABELED if row.label is None or pd.isna(row.label) else str(row.label)
+            bands.append(Band(start / rate_hz, end / rate_hz, label))
+    return bands
+
+
+def imu_figure(
+    signals: np.ndarray,
+    rate_hz: float,
+    *,
+    t0_s: float = 0.0,
+    bands: Sequence[Band] = (),
+    highlight: tuple[float, float] | None = None,
+    title: str = "",
+    height: int = 460,
+) -> go.Figure:
+    """Six channels of an ``(n, 6)`` array on two panels, with activity bands and an optional highlighted span."""
+    signals = np.asarray(signals, dtype=float)
+    t = t0_s + np.arange(signals.shape[0]) / rate_hz
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08,
+        subplot_titles=("Accelerometer (m/s², with gravity)", "Gyroscope (rad/s)"),
+    )
+    for c, name in enumerate(CHANNELS):
+        row = 1 if c < 3 else 2
+        fig.add_trace(
+            go.Scatter(
+                x=t,
+                y=signals[:, c],
+                name=name,
+                mode="lines",
+                line={"width": 1.4, "color": _AXIS_COLORS[c % 3]},
+                legendgroup=name[-1],
+            ),
+            row=row,
+            col=1,
+        )
+    _add_bands(fig, bands)
+    if highlight is not None:
+        fig.add_vrect(
+            x0=highlight[0], x1=highlight[1], line={"color": "#444", "width": 2, "dash": "dash"},
+            fillcolor="rgba(0,0,0,0)", row="all", col=1,
+        )
+    fig.update_xaxes(title_text="time (s)", row=2, col=1)
+    fig.update_yaxes(title_text="m/s²", row=1, col=1)
+    fig.update_yaxes(title_text="rad/s", row=2, col=1)
+    fig.update_layout(
+        title={"text": title},
+        height=height,
+        margin={"l": 50, "r": 10, "t": 80 if title else 40, "b": 40},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.08, "x": 1, "xanchor": "right"},
+    )
+    return fig
+
+
+def _add_bands(fig: go.Figure, bands: Sequence[Band]) -> None:
+    for band in bands:
+        fig.add_vrect(
+            x0=band.start_s, x1=band.end_s, fillcolor=activity_color(band.label), opacity=0.35,
+            layer="below", line_width=0, row="all", col=1,
+        )
+        fig.add_annotation(
+            x=(band.start_s + band.end_s) / 2, y=0.99, xref="x", yref="y domain", text=band.label,
+            showarrow=False, font={"size": 11, "color": "#333"}, yanchor="top", row=1, col=1,
+        )

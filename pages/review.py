@@ -1,0 +1,204 @@
+"""Interpretation review: where domain experts catch hallucinated interpretations.
+
+A reviewer picks a collection (one backend's texts), narrows to a dataset, an activity and
+the flagged texts, and for each window sees its signals beside its interpretation, the
+computed features the text should agree with, why it was flagged, the exact prompt, and
+every earlier version. Decisions (accept, reject, edit, regenerate) are stored as new
+review rows or new versions, never overwrites, so each one can be undone.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app.components.context import get_settings, get_store
+from app.components.errors import user_errors
+from app.components.filters import pick_one, pick_optional
+from app.components.plots import UNLABELED, imu_figure
+from app.components.review_actions import (
+    ReviewAction,
+    accept,
+    edit,
+    last_action,
+    reject,
+    undo_last,
+)
+from lanhar_core.signal.features import FEATURES, window_features
+from storage import datasets as data_store
+from storage import interpretations as interp_store
+from storage import quality as quality_store
+from storage.db import Store
+
+SHOW_FLAGGED, SHOW_ALL = "Flagged (outlier or contradiction)", "All"
+FLAG_COLUMNS = {
+    "run_id": "run",
+    "run_kind": "run kind",
+    "iteration": "iteration",
+    "reason": "reason",
+    "grp": "group",
+    "cluster": "cluster",
+    "distance": "distance",
+    "cluster_mean_distance": "cluster mean distance",
+    "rank": "rank",
+    "n_contradictions": "contradictions",
+}
+CONTRADICTION_COLUMNS = ["run_id", "claim", "feature", "claimed_value", "measured_value", "rule", "severity"]
+HISTORY_COLUMNS = ["version", "interpretation_id", "origin", "backend", "model", "valid", "review_status", "reviewer", "created_at", "text"]
+
+
+def collection_flags(store: Store, collection: str) -> pd.DataFrame:
+    """Every flag raised on this collection by any quality run (newest run first)."""
+    flags = quality_store.flags(store)
+    return flags[flags["collection"] == collection]
+
+
+def choose_rows(store: Store, collection: str, flags: pd.DataFrame) -> pd.DataFrame:
+    """Filters above the list; returns the current interpretations that pass them."""
+    datasets = sorted(data_store.list_datasets(store)["name"])
+    c1, c2, c3, c4 = st.columns([2, 2, 3, 2])
+    dataset = pick_optional("Dataset", datasets, "review_dataset", c1)
+    rows = interp_store.current_window_interpretations(store, collection, dataset)
+    rows["label"] = rows["label"].fillna(UNLABELED)
+    label = pick_optional("Activity", sorted(rows["label"].unique()), "review_label", c2)
+    show = c3.radio("Show", [SHOW_FLAGGED, SHOW_ALL], key="review_show", horizontal=True)
+    status = pick_optional("Review status", list(interp_store.REVIEW_STATUSES), "review_status", c4)
+    if label is not None:
+        rows = rows[rows["label"] == label]
+    if show == SHOW_FLAGGED:
+        rows = rows[rows["window_id"].isin(flags["window_id"])]
+    if status is not None:
+        rows = rows[rows["review_status"] == status]
+    return rows
+
+
+def pick_row(rows: pd.DataFrame, flags: pd.DataFrame) -> pd.Series:
+    """The window picker; each entry says its activity, status and flag reasons."""
+    reasons = flags.groupby("window_id")["reason"].agg(lambda r: "/".join(sorted(set(r))))
+    by_window = rows.set_index("window_id")
+
+    def describe(window_id: int) -> str:
+        row = by_window.loc[window_id]
+        flag = f" · flagged: {reasons[window_id]}" if window_id in reasons.index else ""
+        return f"window #{window_id} · {row['label']} · {row['review_status']} · v{row['version']} {row['origin']}{flag}"
+
+    window_id = st.selectbox(
+        f"Interpretation ({len(rows)} match)", by_window.index.tolist(), key="review_window", format_func=describe
+    )
+    return by_window.loc[window_id].rename(window_id)
+
+
+def undo_bar(store: Store, reviewer: str) -> None:
+    """The last review action of this session and a button to undo it."""
+    action: ReviewAction | None = last_action()
+    if action is None:
+        return
+    text, button = st.columns([5, 1])
+    text.caption(f"Last action: {action.description}")
+    if button.button("Undo", key="review_undo", icon=":material/undo:"):
+        with user_errors("Undo failed"):
+            undone = undo_last(store, reviewer)
+            st.toast(f"Undone: {undone.description}")
+            st.rerun()
+
+
+def signal_panel(window_id: int) -> None:
+    """The window's six channels and the feature record the text should agree with."""
+    window = data_store.get_window(get_store(), window_id)
+    title = f"Window #{window.id} · {window.label or UNLABELED} · {window.dataset} subject {window.subject}"
+    st.plotly_chart(imu_figure(window.signals, window.rate_hz, title=title, height=400), key="review_plot")
+    values = window_features(window.signals, window.rate_hz)
+    table = pd.DataFrame(
+        {
+            "feature": [f.key for f in FEATURES],
+            "value": [round(float(values[f.key]), 3) for f in FEATURES],
+            "unit": [f.unit for f in FEATURES],
+            "meaning": [f.meaning for f in FEATURES],
+        }
+    )
+    with st.expander("Computed features (what the prompt gave the model)"):
+        st.dataframe(table, hide_index=True, height=300)
+
+
+def interpretation_panel(store: Store, collection: str, interpretation_id: int, flags: pd.DataFrame, reviewer: str) -> None:
+    """The current text with its provenance, flags, actions, prompt and history."""
+    item = interp_store.get_interpretation(store, interpretation_id)
+    author = "rule-based writer (not an LLM)" if item.backend == "rules" else f"{item.backend} · {item.model}"
+    st.markdown(f"**Version {item.version}** · {item.origin} by {author} · status **{item.review_status}**")
+    if not item.valid:
+        st.warning(f"Marked invalid: {item.invalid_reason}")
+    st.container(border=True).markdown(item.text.replace("\n", "  \n"))
+    flag_details(store, item.id, item.window_id, flags)
+    action_buttons(store, item, reviewer)
+    with st.expander("Exact prompt"):
+        st.caption(f"template {item.prompt_template} · version {item.prompt_version}")
+        for message in item.prompt_messages:
+            st.markdown(f"*{message.get('role', '')}*")
+            st.code(message.get("content", ""), language=None, wrap_lines=True)
+    with st.expander("History of versions"):
+        history = interp_store.history(store, collection, int(item.window_id))
+        st.dataframe(history[HISTORY_COLUMNS], hide_index=True)
+
+
+def flag_details(store: Store, interpretation_id: int, window_id: int, flags: pd.DataFrame) -> None:
+    """Why this window was flagged: K-means distances and ranks, and the fact-check contradictions."""
+    own = flags[flags["window_id"] == window_id]
+    if own.empty:
+        st.caption("Not flagged by any quality run.")
+    else:
+        st.markdown("**Flags**")
+        st.dataframe(own[list(FLAG_COLUMNS)].rename(columns=FLAG_COLUMNS), hide_index=True)
+    ids = sorted({interpretation_id, *own["interpretation_id"].astype(int)})
+    checks = pd.concat([quality_store.fact_checks(store, interpretation_id=i) for i in ids], ignore_index=True)
+    if not checks.empty:
+        st.markdown("**Contradictions with the measured features**")
+        st.dataframe(checks[CONTRADICTION_COLUMNS], hide_index=True)
+
+
+def action_buttons(store: Store, item: interp_store.Interpretation, reviewer: str) -> None:
+    """Accept / reject / regenerate buttons and the edit form."""
+    a, r = st.columns(2)
+    with user_errors("The action failed"):
+        if a.button("Accept", key="review_accept", icon=":material/check:", disabled=item.review_status == "accepted"):
+            accept(store, item, reviewer)
+            st.rerun()
+        if r.button("Reject", key="review_reject", icon=":material/close:", disabled=item.review_status == "rejected"):
+            reject(store, item, reviewer)
+            st.rerun()
+    with st.form("review_edit_form"):
+        text = st.text_area("Edit the text", value=item.text, height=220, key=f"review_edit_{item.id}")
+        if st.form_submit_button("Save edit (accepted as a new version)"):
+            with user_errors("The edit was not saved"):
+                edit(store, item, text, reviewer)
+                st.rerun()
+
+
+def main() -> None:
+    st.title("Review interpretations")
+    store = get_store()
+    collections = interp_store.list_collections(store)
+    if collections.empty:
+        st.info(
+            "No interpretations yet. Write some with `lanhar interpret windows --dataset NAME` "
+            "(the offline `rules` backend needs no set-up)."
+        )
+        return
+    reviewer = st.sidebar.text_input("Reviewer", value="reviewer", key="reviewer_name") or "reviewer"
+    collection = pick_one("Collection", collections["collection"].tolist(), "review_collection", st.sidebar)
+    st.sidebar.dataframe(collections.set_index("collection")[["windows", "valid_share", "accepted", "rejected"]])
+    flags = collection_flags(store, collection)
+    rows = choose_rows(store, collection, flags)
+    undo_bar(store, reviewer)
+    if rows.empty:
+        st.info("Nothing matches these filters. Flags come from `lanhar quality flag` / `lanhar quality regenerate`; "
+                "choose “All” to see every interpretation.")
+        return
+    row = pick_row(rows, flags)
+    left, right = st.columns([1, 1])
+    with left:
+        signal_panel(int(row.name))
+    with right:
+        interpretation_panel(store, collection, int(row["interpretation_id"]), flags, reviewer)
+
+
+main()
