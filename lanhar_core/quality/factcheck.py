@@ -1,0 +1,450 @@
+"""Fact checks: compare the claims an interpretation makes with its window's feature record.
+
+K-means flags texts that are unusual, not texts that are false; this module finds texts
+that state something the signal contradicts. It reads two kinds of claim.
+
+Numeric claims: a number with a unit ("1.8 Hz", "2.3 m/s^2", "0.6 rad/s", "45 deg",
+"0.4 s", "114 beats per minute", "12 %"; "g" and "deg/s" are converted) or a unitless
+number after a ratio keyword ("regularity 0.85", "crest factor 1.6", "11 peaks"). The
+words before the number, back to the previous clause boundary, pick a ``NumericRule`` (the
+first whose keywords match, in the order of ``NUMERIC_RULES``); a clause with no keyword
+inherits the rule of the previous number of the same unit in that sentence ("gravity
+angles x 89 deg, y 90 deg"). A rule names the features the number may refer to; the claim
+holds if it is within ``max(rel_tol * |measured|, abs_tol)`` of any of them (lenient on
+purpose: a claim is only contradicted when no plausible reading of it fits). Numbers no
+rule claims (a bare "3 m/s^2", "120 samples") are not checked.
+Severity: ``major`` when the error exceeds three tolerances, else ``minor``.
+
+Verbal claims: the level words of the rules writer (``lanhar_core.llm.rules_backend`` band
+constants, so a rules text is consistent by construction) plus common LLM synonyms, for
+intensity, axis dominance, cadence, rotation, impact, orientation drift and waveform
+shape. A level claim is contradicted when the measured value falls two or more bands away
+(``minor``; three or more: ``major``) — adjacent bands are treated as a matter of wording.
+Binary claims are checked with a guard margin beyond the writer's thresholds:
+periodic/rhythmic (contradicted if no step rhythm was found and the regularity is below
+``APERIODIC_REGULARITY``), irregular/aperiodic/no rhythm (contradicted if a step rhythm
+with regularity of at least ``RHYTHMIC_REGULARITY`` exists), still/stationary/motionless
+(contradicted if body-acceleration RMS is at least ``MOVING_BODY_RMS_MPS2``). Negated
+phrases ("not periodic", "without a step rhythm") count as the opposite claim for
+rhythm and are skipped for levels. Axis and waveform claims are not checked on
+motionless windows, whose axis shares and shape are noise.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lanhar_core.llm.rules_backend import (
+    CADENCE_BANDS,
+    CREST_BANDS,
+    DRIFT_BANDS,
+    GYRO_BANDS,
+    IMPACT_BANDS,
+    STILL_BODY_RMS_MPS2,
+    STRENGTH_BANDS,
+    VERTICAL_SHARE_BANDS,
+    Bands,
+)
+
+APERIODIC_REGULARITY = 0.2
+RHYTHMIC_REGULARITY = 0.6
+MOVING_BODY_RMS_MPS2 = 1.0
+DEFAULT_REL_TOL = 0.25
+
+Features = dict[str, float]
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """One claim the feature record contradicts, with what was measured and the rule applied."""
+
+    claim: str
+    feature: str
+    claimed_value: float | None
+    measured_value: float
+    rule: str
+    severity: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim the checker understood (checked or not contradicted alike); for coverage statistics."""
+
+    text: str
+    rule: str
+    kind: str
+
+
+# ---------------------------------------------------------------- numeric claims
+
+_UNITS: tuple[tuple[str, str, float], ...] = (
+    ("per_min", r"(?:(?:beats|steps|strides|cycles)\s*)?(?:per|/)\s*min(?:ute)?\b|bpm\b|spm\b", 1.0),
+    ("mps3", r"m\s*/\s*s\s*(?:\^\s*3|³|3)\b|m\s*s\s*(?:\^\s*-\s*3|⁻³|-3)", 1.0),
+    ("mps2", r"m\s*/\s*s\s*(?:\^\s*2|²|2)\b|m\s*s\s*(?:\^\s*-\s*2|⁻²|-2)|m\s*/\s*s\s*/\s*s\b", 1.0),
+    ("rad_s", r"rad(?:ians?)?\s*(?:/\s*s(?:ec(?:ond)?)?\b|per\s+second|s\s*(?:\^\s*-\s*1|⁻¹|-1))", 1.0),
+    ("rad_s", r"(?:deg(?:rees?)?|°)\s*(?:/\s*s(?:ec)?\b|per\s+second)", math.pi / 180.0),
+    ("hz", r"hz\b|hertz\b", 1.0),
+    ("deg", r"deg(?:rees?)?\b|°", 1.0),
+    ("mps2", r"g\b(?![-/])", 9.80665),
+    ("percent", r"%|percent\b", 1.0),
+    ("s", r"ms\b|milliseconds?\b", 0.001),
+    ("s", r"s\b(?![/-])|secs?\b|seconds?\b", 1.0),
+    ("other", r"[a-zµ]+/|samples?\b|min(?:utes?)?\b|m\b|km\b|cm\b|kg\b|steps?\b|times\b|x\b", 1.0),
+)
+_UNIT_RE = [(name, re.compile(r"\s*(?:" + pattern + ")", re.IGNORECASE), factor) for name, pattern, factor in _UNITS]
+_NUMBER_RE = re.compile(r"(?<![\w.^/|-])(-?\d+(?:\.\d+)?)(?![\d.]*-[a-z])", re.IGNORECASE)
+_HEADING_RE = re.compile(r"^[ \t*#]*(\d+)[.)]\s", re.MULTILINE)
+_CLAUSE_BOUNDARY = re.compile(r"[,;:(\n]|\.(?=\s)|\band\b|\bwith\b|\bwhile\b")
+_LIST_ITEM = re.compile(r"\s*(?:[xyz](?:[- ]axis)?)?\s*", re.IGNORECASE)
+_AXIS_RE = re.compile(r"\b([xyz])(?:[- ]axis)?\s*(?:is|of|at|=|:)?\s*$", re.IGNORECASE)
+
+Measure = Callable[[Features, str], list[tuple[str, float]]]
+
+
+@dataclass(frozen=True)
+class NumericRule:
+    """Number-with-unit claims whose preceding words match ``keywords``; ``measure`` lists the acceptable (feature, value)s."""
+
+    name: str
+    unit: str
+    keywords: str
+    measure: Measure
+    abs_tol: float
+
+    def matches(self, unit: str, context: str) -> bool:
+        return unit == self.unit and re.search(self.keywords, context, re.IGNORECASE) is not None
+
+
+def _keys(*keys: str, scale: float = 1.0, absolute: bool = False) -> Measure:
+    def measure(f: Features, _context: str) -> list[tuple[str, float]]:
+        values = [(k, f[k] * scale) for k in keys if k in f]
+        return values + [(k, abs(v)) for k, v in values] if absolute else values
+
+    return measure
+
+
+def _axis(context: str) -> tuple[str, ...]:
+    match = _AXIS_RE.search(context)
+    return (match.group(1).lower(),) if match else ("x", "y", "z")
+
+
+def _gravity_angle(f: Features, context: str) -> list[tuple[str, float]]:
+    return [(f"gravity_angle_{a}_deg", f[f"gravity_angle_{a}_deg"]) for a in _axis(context)]
+
+
+def _tilt(f: Features, context: str) -> list[tuple[str, float]]:
+    return [(f"gravity_angle_{a}_deg", min(f[f"gravity_angle_{a}_deg"], 180.0 - f[f"gravity_angle_{a}_deg"])) for a in _axis(context)]
+
+
+def _gyro_axis(kind: str) -> Measure:
+    def measure(f: Features, context: str) -> list[tuple[str, float]]:
+        return [(f"gyro_{a}_{kind}_rad_s", f[f"gyro_{a}_{kind}_rad_s"]) for a in _axis(context)]
+
+    return measure
+
+
+def _periods(f: Features, _context: str) -> list[tuple[str, float]]:
+    out = [("peak_interval_mean_s", f["peak_interval_mean_s"])]
+    if f["step_freq_hz"] > 0:
+        out += [("step_freq_hz", 1.0 / f["step_freq_hz"]), ("step_freq_hz", 2.0 / f["step_freq_hz"])]
+    return out
+
+
+def _frequencies(f: Features, context: str) -> list[tuple[str, float]]:
+    out = [("dominant_freq_hz", f["dominant_freq_hz"]), ("step_freq_hz", f["step_freq_hz"])]
+    if re.search(r"stride|gait cycle", context, re.IGNORECASE):
+        out.append(("step_freq_hz", f["step_freq_hz"] / 2.0))
+    return out
+
+
+_P2P = r"peak[- ]to[- ]peak|p2p|range|swing"
+NUMERIC_RULES: tuple[NumericRule, ...] = (
+    NumericRule("step rate", "per_min", r".", lambda f, c: [(k, v * 60) for k, v in _frequencies(f, c)], 6.0),
+    NumericRule("frequency", "hz", r".", _frequencies, 0.15),
+    NumericRule("jerk", "mps3", r".", _keys("jerk_rms_mps3"), 2.0),
+    NumericRule("vertical impact", "mps2", r"impact|peak vertical|vertical peak|at the peaks|per[- ]step", _keys("step_impact_mps2", "vertical_p2p_mps2"), 0.3),
+    NumericRule("vertical peak-to-peak", "mps2", rf"vertical.*(?:{_P2P})|(?:{_P2P}).*vertical", _keys("vertical_p2p_mps2"), 0.3),
+    NumericRule("horizontal peak-to-peak", "mps2", rf"horizontal.*(?:{_P2P})|(?:{_P2P}).*horizontal", _keys("horizontal_p2p_mps2"), 0.3),
+    NumericRule("vertical acceleration", "mps2", r"vertical", _keys("vertical_rms_mps2", "vertical_p2p_mps2", "step_impact_mps2"), 0.2),
+    NumericRule("horizontal acceleration", "mps2", r"horizontal", _keys("horizontal_rms_mps2", "horizontal_p2p_mps2"), 0.2),
+    NumericRule("gravity", "mps2", r"gravity", _keys("gravity_mps2", "acc_mag_mean_mps2"), 0.3),
+    NumericRule("magnitude mean", "mps2", r"\b(?:mean|average)\b", _keys("acc_mag_mean_mps2", "body_acc_rms_mps2", "step_impact_mps2"), 0.3),
+    NumericRule("magnitude std", "mps2", r"\bstd\b|standard deviation", _keys("acc_mag_std_mps2", "body_acc_rms_mps2"), 0.2),
+    NumericRule("magnitude max", "mps2", r"\bmax(?:imum)?\b", _keys("acc_mag_max_mps2", "vertical_p2p_mps2", "step_impact_mps2"), 0.3),
+    NumericRule("magnitude min", "mps2", r"\bmin(?:imum)?\b", _keys("acc_mag_min_mps2"), 0.3),
+    NumericRule("peak-to-peak", "mps2", _P2P, _keys("vertical_p2p_mps2", "horizontal_p2p_mps2"), 0.3),
+    NumericRule(
+        "acceleration RMS", "mps2", r"\brms\b|body acc|intensity|amplitude|strength",
+        _keys("body_acc_rms_mps2", "acc_mag_std_mps2", "vertical_rms_mps2", "horizontal_rms_mps2"), 0.2,
+    ),
+    NumericRule("gyro peak-to-peak", "rad_s", rf"\b[xyz]\b.*(?:{_P2P})|(?:{_P2P})", _gyro_axis("p2p"), 0.1),
+    NumericRule("gyro axis", "rad_s", r"\b[xyz](?:[- ]axis)?\s*(?:is|of|at|=|:)?\s*$", _gyro_axis("rms"), 0.05),
+    NumericRule("gyro vertical", "rad_s", r"vertical|yaw|turn", _keys("gyro_vertical_rms_rad_s", "gyro_rms_rad_s"), 0.05),
+    NumericRule("gyro horizontal", "rad_s", r"horizontal|pitch|roll", _keys("gyro_horizontal_rms_rad_s", "gyro_rms_rad_s"), 0.05),
+    NumericRule(
+        "gyro RMS", "rad_s", r".",
+        _keys("gyro_rms_rad_s", "gyro_vertical_rms_rad_s", "gyro_horizontal_rms_rad_s", "gyro_x_rms_rad_s", "gyro_y_rms_rad_s", "gyro_z_rms_rad_s"),
+        0.05,
+    ),
+    NumericRule("drift", "deg", r"drift", _keys("gravity_drift_deg"), 3.0),
+    NumericRule("tilt", "deg", r"tilt|from (?:the )?vertical", _tilt, 3.0),
+    NumericRule("turn", "deg", r"turn|yaw|heading", _keys("net_turn_deg", absolute=True), 5.0),
+    NumericRule("net rotation", "deg", r"rotat", _keys("net_rotation_deg", "net_turn_deg", absolute=True), 5.0),
+    NumericRule("gravity angle", "deg", r"angle|gravity|inclin|orientation|\b[xyz](?:[- ]axis)?\s*$", _gravity_angle, 3.0),
+    NumericRule("peak interval", "s", r"interval|period|between|spacing|cycle", _periods, 0.1),
+    NumericRule("duration", "s", r"duration|window|span|lasts?\b", _keys("duration_s"), 0.5),
+    NumericRule("vertical share %", "percent", r"vertical", _keys("vertical_energy_ratio", scale=100.0), 5.0),
+    NumericRule("peak count", "count", r".", _keys("peak_count"), 1.0),
+    NumericRule("vertical share", "ratio", r"vertical.*(?:share|fraction|proportion|ratio)|(?:share|fraction|proportion).*vertical", _keys("vertical_energy_ratio"), 0.05),
+    NumericRule("regularity", "ratio", r"regularity|autocorrelation", _keys("step_regularity_ratio"), 0.05),
+    NumericRule("crest factor", "ratio", r"crest", _keys("vertical_crest_ratio"), 0.1),
+    NumericRule("harmonic ratio", "ratio", r"harmonic", _keys("harmonic_ratio"), 0.1),
+    NumericRule("interval variation", "ratio", r"variation|\bcv\b", _keys("peak_interval_cv_ratio"), 0.03),
+    NumericRule("sync", "ratio", r"sync|correlat", _keys("acc_gyro_sync_ratio"), 0.05),
+)
+
+
+def _unit_at(text: str, end: int) -> tuple[str, float, int]:
+    for name, pattern, factor in _UNIT_RE:
+        match = pattern.match(text, end)
+        if match:
+            return name, factor, match.end()
+    if re.match(r"\s*(?:distinct\s+|clear\s+|sharp\s+|vertical\s+)?peaks?\b", text[end:], re.IGNORECASE):
+        return "count", 1.0, end
+    return "ratio", 1.0, end
+
+
+def _clause_before(text: str, start: int) -> tuple[str, bool]:
+    """Words from the last clause boundary to ``start`` (max 80 chars) and whether a sentence ended in between."""
+    window = text[max(0, start - 80) : start]
+    boundaries = list(_CLAUSE_BOUNDARY.finditer(window))
+    if not boundaries:
+        return window, False
+    last = boundaries[-1]
+    return window[last.end() :], last.group(0) in (".", "\n")
+
+
+def _numeric_claims(text: str) -> list[tuple[NumericRule, str, float, str]]:
+    """(rule, claim snippet, claimed value, context) for every number a rule claims."""
+    headings = {m.start(1) for m in _HEADING_RE.finditer(text)}
+    found = []
+    previous: NumericRule | None = None
+    for match in _NUMBER_RE.finditer(text):
+        if match.start() in headings:
+            continue
+        unit, factor, end = _unit_at(text, match.end())
+        if unit == "other":
+            continue
+        context, new_sentence = _clause_before(text, match.start())
+        if new_sentence:
+            previous = None
+        rule = next((r for r in NUMERIC_RULES if r.matches(unit, context)), None)
+        if rule is None and previous is not None and previous.unit == unit and _LIST_ITEM.fullmatch(context):
+            rule = previous
+        if rule is None:
+            continue
+        previous = rule
+        snippet = (context.strip() + " " + text[match.start() : end].strip()).strip()
+        found.append((rule, snippet, float(match.group(1)) * factor, context))
+    return found
+
+
+def _check_numeric(rule: NumericRule, snippet: str, claimed: float, context: str, features: Features, rel_tol: float) -> Contradiction | None:
+    candidates = rule.measure(features, context)
+    if not candidates:
+        return None
+    errors = [(abs(claimed - v), max(rel_tol * abs(v), rule.abs_tol), k, v) for k, v in candidates]
+    if any(err <= tol for err, tol, _, _ in errors):
+        return None
+    err, tol, key, value = min(errors, key=lambda e: e[0] / e[1])
+    return Contradiction(
+        claim=snippet,
+        feature=key,
+        claimed_value=claimed,
+        measured_value=float(value),
+        rule=f"{rule.name}: claimed value must be within max({rel_tol:g} x measured, {rule.abs_tol:g}) of the measured one",
+        severity="major" if err > 3 * tol else "minor",
+    )
+
+
+# ---------------------------------------------------------------- verbal claims
+
+_NEGATION = re.compile(r"\b(?:no|not|without|lacks?|lacking|absence of|absent|never|neither|nor|non)\b[\w\s-]{0,20}$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LevelRule:
+    """Ordered level words for one feature; ``patterns`` capture the level word in group ``level``."""
+
+    name: str
+    feature: str
+    bands: Bands
+    words: dict[str, int]
+    patterns: tuple[str, ...]
+    needs_motion: bool = False
+
+    def level_of(self, value: float) -> int:
+        for i, (upper, _) in enumerate(self.bands):
+            if value < upper:
+                return i
+        return len(self.bands) - 1
+
+
+def _alternation(words: dict[str, int]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_INTENSITY = {
+    "very low": 0, "minimal": 0, "negligible": 0, "very little": 0, "very weak": 0,
+    "low": 1, "mild": 1, "gentle": 1, "light": 1, "weak": 1, "slight": 1,
+    "moderate": 2, "medium": 2,
+    "high": 3, "strong": 3, "intense": 3, "vigorous": 3, "significant": 3,
+    "very high": 4, "very strong": 4, "extreme": 4, "very intense": 4,
+}
+_AXIS_WORDS = {
+    "horizontal-dominant": 0, "horizontally dominant": 0, "horizontal dominance": 0, "predominantly horizontal": 0,
+    "mainly horizontal": 0, "dominated by horizontal": 0,
+    "vertical-leaning": 2, "vertical dominance": 2, "vertically dominant": 2, "vertical-dominant": 2,
+    "predominantly vertical": 2, "mainly vertical": 2, "dominated by vertical": 2,
+    "strongly vertical-dominant": 3, "strongly vertical": 3,
+}
+_CADENCE = {"slow": 0, "steady": 1, "moderate": 1, "brisk": 2, "fast": 3, "quick": 3, "rapid": 3, "very fast": 4}
+_ROTATION = {
+    "negligible": 0, "no": 0, "little": 0, "minimal": 0, "hardly any": 0, "barely any": 0, "very little": 0,
+    "mild": 1, "slight": 1, "small": 1, "minor": 1, "moderate": 2,
+    "strong": 3, "significant": 3, "large": 3, "substantial": 3, "pronounced": 3, "intense": 3,
+}
+_IMPACT = {
+    "no": 0, "soft": 1, "mild": 1, "light": 1, "gentle": 1, "small": 1, "weak": 1,
+    "moderate": 2, "strong": 3, "hard": 3, "heavy": 3, "pronounced": 3, "large": 3, "sharp": 3, "very strong": 4,
+}
+_DRIFT = {"stable orientation": 0, "steady orientation": 0, "slight orientation drift": 1, "large orientation change": 2,
+          "large orientation drift": 2, "significant orientation change": 2}
+_SHAPE = {"smooth": 0, "rounded": 0, "sinusoidal": 0, "moderately peaked": 1, "sharp, impulsive": 2, "impulsive": 2, "spiky": 2}
+
+LEVEL_RULES: tuple[LevelRule, ...] = (
+    LevelRule("intensity", "body_acc_rms_mps2", STRENGTH_BANDS, _INTENSITY, (
+        rf"\b(?P<level>{_alternation(_INTENSITY)})\s+(?:movement\s+|motion\s+|overall\s+)?intensity\b",
+        rf"\bintensity\s+(?:is|was|remains|appears|seems)\s+(?:\w+\s+)?(?P<level>{_alternation(_INTENSITY)})\b",
+    )),
+    LevelRule("axis dominance", "vertical_energy_ratio", VERTICAL_SHARE_BANDS, _AXIS_WORDS,
+              (rf"\b(?P<level>{_alternation(_AXIS_WORDS)})",), needs_motion=True),
+    LevelRule("cadence", "step_freq_hz", CADENCE_BANDS, _CADENCE, (rf"\b(?P<level>{_alternation(_CADENCE)})\s+cadence\b",)),
+    LevelRule("rotation", "gyro_rms_rad_s", GYRO_BANDS, _ROTATION, (
+        rf"\b(?P<level>{_alternation(_ROTATION)})\s+(?:\w+\s+)?rotation\b",
+        rf"\brotation\s+(?:is|was|remains|appears|seems)\s+(?:\w+\s+)?(?P<level>{_alternation(_ROTATION)})\b",
+    )),
+    LevelRule("vertical impact", "step_impact_mps2", IMPACT_BANDS, _IMPACT, (
+        rf"\b(?P<level>{_alternation(_IMPACT)})\s+(?:\w+\s+)?(?:vertical\s+)?impacts?\b",
+        rf"\bimpacts?\s+(?:is|are|was|were|remains|appears|seems)\s+(?:\w+\s+)?(?P<level>{_alternation(_IMPACT)})\b",
+    )),
+    LevelRule("orientation drift", "gravity_drift_deg", DRIFT_BANDS, _DRIFT, (rf"\b(?P<level>{_alternation(_DRIFT)})\b",)),
+    LevelRule("waveform shape", "vertical_crest_ratio", CREST_BANDS, _SHAPE,
+              (rf"\b(?P<level>{_alternation(_SHAPE)})(?:,?\s+\w+)?\s+(?:peaks|waves?|oscillations?|waveform)\b",), needs_motion=True),
+)
+
+_PERIODIC = re.compile(r"(?<!rotation )\b(?:periodic|rhythmic|repetitive|cyclic(?:al)?|regular rhythm|step rhythm|rhythm)\b", re.IGNORECASE)
+_APERIODIC = re.compile(r"\b(?:aperiodic|non-periodic|arrhythmic|irregular(?!ly spaced)(?:\s+\w+)?)\b", re.IGNORECASE)
+_STILL = re.compile(
+    r"\b(?:stationary|motionless|at rest|immobile|not moving|no movement"
+    r"|(?:remains|stays|held|kept|holds?|holding)\s+(?:\w+\s+)?still"
+    r"|still(?=\s*(?:[,.;]|$|and\b|posture|position|phase|period|state)))\b",
+    re.IGNORECASE,
+)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+|\n", text) if s.strip()]
+
+
+def _level_claims(sentence: str, features: Features) -> list[tuple[Claim, Contradiction | None]]:
+    out = []
+    for rule in LEVEL_RULES:
+        if rule.needs_motion and features["body_acc_rms_mps2"] < STILL_BODY_RMS_MPS2:
+            continue
+        if rule.name == "cadence" and features["step_freq_hz"] <= 0:
+            continue
+        for pattern in rule.patterns:
+            for match in re.finditer(pattern, sentence, re.IGNORECASE):
+                word = match.group("level").lower()
+                if word != "no" and _NEGATION.search(sentence[: match.start("level")]):
+                    continue
+                claimed = rule.words[word]
+                measured = features[rule.feature]
+                actual = rule.level_of(measured)
+                claim = Claim(match.group(0), rule.name, "verbal")
+                gap = abs(claimed - actual)
+                contradiction = None
+                if gap >= 2:
+                    contradiction = Contradiction(
+                        claim=match.group(0),
+                        feature=rule.feature,
+                        claimed_value=None,
+                        measured_value=float(measured),
+                        rule=f"{rule.name}: '{word}' is {gap} levels from the measured '{rule.bands[actual][1]}'",
+                        severity="major" if gap >= 3 else "minor",
+                    )
+                out.append((claim, contradiction))
+    return out
+
+
+def _rhythm_claims(sentence: str, features: Features) -> list[tuple[Claim, Contradiction | None]]:
+    out = []
+    step, regularity = features["step_freq_hz"], features["step_regularity_ratio"]
+    body = features["body_acc_rms_mps2"]
+    for match in _PERIODIC.finditer(sentence):
+        negated = _NEGATION.search(sentence[: match.start()]) is not None
+        if negated:
+            wrong = step > 0 and regularity >= RHYTHMIC_REGULARITY
+            rule = f"rhythm: 'no {match.group(0)}' but a step rhythm at {step:.2f} Hz with regularity {regularity:.2f} exists"
+        elif match.group(0).lower() == "rhythm":
+            continue
+        else:
+            wrong = step <= 0 and regularity < APERIODIC_REGULARITY
+            rule = f"rhythm: '{match.group(0)}' but no step rhythm and regularity {regularity:.2f} < {APERIODIC_REGULARITY}"
+        out.append((Claim(match.group(0), "rhythm", "verbal"), _binary(match.group(0), "step_regularity_ratio", regularity, rule) if wrong else None))
+    for match in _APERIODIC.finditer(sentence):
+        if _NEGATION.search(sentence[: match.start()]) or re.match(r"irregular\s+(?:fluctuations?|noise|jitter)", match.group(0), re.I):
+            continue
+        wrong = step > 0 and regularity >= RHYTHMIC_REGULARITY
+        rule = f"rhythm: '{match.group(0)}' but a step rhythm at {step:.2f} Hz with regularity {regularity:.2f} exists"
+        out.append((Claim(match.group(0), "rhythm", "verbal"), _binary(match.group(0), "step_regularity_ratio", regularity, rule) if wrong else None))
+    for match in _STILL.finditer(sentence):
+        if _NEGATION.search(sentence[: match.start()]) and "not moving" not in match.group(0).lower():
+            continue
+        wrong = body >= MOVING_BODY_RMS_MPS2
+        rule = f"stillness: '{match.group(0)}' but body-acceleration RMS {body:.2f} m/s^2 >= {MOVING_BODY_RMS_MPS2}"
+        out.append((Claim(match.group(0), "stillness", "verbal"), _binary(match.group(0), "body_acc_rms_mps2", body, rule) if wrong else None))
+    return out
+
+
+def _binary(claim: str, feature: str, measured: float, rule: str) -> Contradiction:
+    return Contradiction(claim=claim, feature=feature, claimed_value=None, measured_value=float(measured), rule=rule, severity="major")
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def analyse(text: str, features: Features, rel_tol: float = DEFAULT_REL_TOL) -> tuple[list[Claim], list[Contradiction]]:
+    """Every claim understood and the contradictions among them."""
+    claims: list[Claim] = []
+    contradictions: list[Contradiction] = []
+    for rule, snippet, value, context in _numeric_claims(text):
+        claims.append(Claim(snippet, rule.name, "numeric"))
+        found = _check_numeric(rule, snippet, value, context, features, rel_tol)
+        if found:
+            contradictions.append(found)
+    for sentence in _sentences(text):
+        for claim, found in _level_claims(sentence, features) + _rhythm_claims(sentence, features):
+            claims.append(claim)
+            if found:
+                contradictions.append(found)
+    return claims, contradictions
+
+
+def check(text: str, features: Features, rel_tol: float = DEFAULT_REL_TOL) -> list[Contradiction]:
+    """The contradictions between an interpretation and its window's feature record (``window_features``)."""
+    return analyse(text, features, rel_tol)[1]
