@@ -148,7 +148,11 @@ def _strip_heading(rest: str, aliases: tuple[str, ...]) -> tuple[bool, str]:
 
 
 def _split_sections(text: str, sections: tuple[tuple[str, str], ...], aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
-    """Assign each line of ``text`` to a section: numbered headings in order, or known heading names."""
+    """Assign each line of ``text`` to a section: numbered headings or known heading names.
+
+    Numbers must increase (a section may be skipped), so a nested list restarting at
+    "1." inside a later section stays part of that section.
+    """
     keys = [key for key, _ in sections]
     collected: dict[str, list[str]] = {}
     current: str | None = None
@@ -157,8 +161,8 @@ def _split_sections(text: str, sections: tuple[tuple[str, str], ...], aliases: d
         heading_key: str | None = None
         content = line.strip()
         numbered = _NUMBERED.match(line)
-        if numbered and next_index < len(keys) and int(numbered.group("num")) == next_index + 1:
-            heading_key = keys[next_index]
+        if numbered and next_index < int(numbered.group("num")) <= len(keys):
+            heading_key = keys[int(numbered.group("num")) - 1]
             _, content = _strip_heading(numbered.group("rest"), aliases[heading_key])
         else:
             bare = re.sub(rf"^{_MARKUP}", "", line).lower()
