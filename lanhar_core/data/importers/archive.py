@@ -8,11 +8,10 @@ lazily, one at a time, so a 400 MB archive is never unpacked to disk or held in 
 from __future__ import annotations
 
 import gzip
-import io
 import tarfile
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from lanhar_core.errors import DataFormatError
 
@@ -66,14 +65,3 @@ def read_member(path: Path, name: str) -> bytes:
         with zipfile.ZipFile(path) as archive:
             data = archive.read(name)
     return gzip.decompress(data) if name.endswith(".gz") else data
-
-
-def basename(name: str) -> str:
-    """The file name of a member without directories and without a trailing ``.gz``."""
-    base = PurePosixPath(name).name
-    return base[:-3] if base.endswith(".gz") else base
-
-
-def text_stream(data: bytes) -> io.StringIO:
-    """Decoded text (BOM stripped) for pandas/numpy parsers."""
-    return io.StringIO(data.decode("utf-8-sig"))

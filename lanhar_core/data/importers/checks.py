@@ -53,7 +53,7 @@ def parse_unit(kind: str, unit: str, table: dict[str, float]) -> tuple[str, floa
     or a ``UnitError`` listing the accepted ones."""
     key = str(unit).strip().lower().replace("^", "").replace("²", "2")
     if key not in table:
-        raise UnitError(f"unknown {kind} unit {unit!r}; accepted: {', '.join(table)}")
+        raise UnitError(f"unknown {kind} {unit!r}; accepted: {', '.join(table)}")
     return key, table[key]
 
 

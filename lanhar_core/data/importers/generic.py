@@ -112,9 +112,9 @@ def _labels(values: pd.Series | None, spec: ImportSpec, n: int, where: str) -> t
 
 
 def _convert(table: pd.DataFrame, spec: ImportSpec, where: str) -> np.ndarray:
-    acc_unit, acc_factor = checks.parse_unit("accelerometer", spec.acc_unit, checks.ACC_UNITS)
-    gyro_unit, gyro_factor = checks.parse_unit("gyroscope", spec.gyro_unit, checks.GYRO_UNITS)
-    sign_name, sign = checks.parse_unit("sign convention", spec.sign, checks.SIGNS)
+    acc_unit, acc_factor = checks.parse_unit("accelerometer unit", spec.acc_unit, checks.ACC_UNITS)
+    gyro_unit, gyro_factor = checks.parse_unit("gyroscope unit", spec.gyro_unit, checks.GYRO_UNITS)
+    _, sign = checks.parse_unit("sign convention", spec.sign, checks.SIGNS)
     columns = list(spec.acc_columns) + list(spec.gyro_columns)
     try:
         raw = table[columns].apply(pd.to_numeric, errors="raise").to_numpy(np.float64)
@@ -139,7 +139,7 @@ def import_table(path: Path, spec: ImportSpec, max_bytes: int | None = None) -> 
         raise DataFormatError(f"{where}: give either a fixed rate or a timestamp column (exactly one)")
     if spec.rate_hz is not None and spec.rate_hz <= 0:
         raise DataFormatError(f"{where}: rate must be positive, got {spec.rate_hz}")
-    time_factor = checks.parse_unit("time", spec.time_unit, checks.TIME_UNITS)[1] if spec.time_column else 1.0
+    time_factor = checks.parse_unit("time unit", spec.time_unit, checks.TIME_UNITS)[1] if spec.time_column else 1.0
     table = _read_table(path, max_bytes)
     needed = [*spec.acc_columns, *spec.gyro_columns, *(c for c in (spec.time_column, spec.label_column, spec.subject_column) if c)]
     checks.require_columns(table.columns.astype(str), needed, where)

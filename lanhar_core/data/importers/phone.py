@@ -14,7 +14,7 @@ from lanhar_core.data.importers import checks
 from lanhar_core.data.importers.archive import list_names, read_member
 from lanhar_core.data.importers.timeline import join_streams
 from lanhar_core.data.types import Recording
-from lanhar_core.errors import DataFormatError
+from lanhar_core.errors import DataFormatError, InvalidSignalError
 
 
 def export_members(path: Path, max_bytes: int | None) -> list[str]:
@@ -32,7 +32,7 @@ def parse_csv(data: bytes, where: str) -> pd.DataFrame:
     text = data.decode("utf-8-sig")
     lines = text.splitlines()
     if not lines or not lines[0].strip():
-        raise checks.InvalidSignalError(f"{where}: the file is empty (0 rows)")
+        raise InvalidSignalError(f"{where}: the file is empty (0 rows)")
     sep = max((",", ";", "\t"), key=lines[0].count)
     decimal = "," if sep != "," and len(lines) > 1 and "," in lines[1] else "."
     try:
