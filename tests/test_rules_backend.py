@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lanhar_core.data.types import GRAVITY, WindowSet
+from lanhar_core.llm import rules_backend
 from lanhar_core.llm.base import Backend, GenerationContext
 from lanhar_core.llm.rules_backend import (
     CADENCE_BANDS,
@@ -146,3 +148,12 @@ def test_bad_window_is_reported_not_raised() -> None:
     bad = type(spec)(messages=spec.messages, template=spec.template, version=spec.version, context=context)
     (generation,) = RulesBackend().generate([bad])
     assert not generation.ok and "NaN" in (generation.error or "")
+
+
+def test_threshold_table_in_docs_matches_the_code() -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "RULES_WRITER.md").read_text(encoding="utf-8")
+    for name in ("STRENGTH_BANDS", "VERTICAL_SHARE_BANDS", "CADENCE_BANDS", "REGULARITY_BANDS", "CREST_BANDS",
+                 "SYMMETRY_BANDS", "SPACING_BANDS", "DRIFT_BANDS", "GYRO_BANDS", "SYNC_BANDS", "IMPACT_BANDS"):
+        bands = getattr(rules_backend, name)
+        cells = [f"< {upper:g}: {word}" for upper, word in bands[:-1]] + [f"≥ {bands[-2][0]:g}: {bands[-1][1]}"]
+        assert f"| {name} |" in doc and "; ".join(cells) + " |" in doc, name
