@@ -130,10 +130,12 @@ def seed_activities(conn: duckdb.DuckDBPyConnection, extra: Iterable[str] = ()) 
     rows = [(a.name, a.category, a.display, True) for a in BUILTIN_ACTIVITIES]
     known = {a.name for a in BUILTIN_ACTIVITIES}
     rows += [(name, None, name.replace("_", " "), False) for name in sorted(set(extra) - known)]
-    conn.executemany(
-        "INSERT INTO activities (name, category, display, builtin) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        rows,
+    names, categories, displays, builtin = zip(*rows)
+    data = pa.table(
+        {"name": _strings(names), "category": _strings(categories), "display": _strings(displays),
+         "builtin": pa.array(builtin, type=pa.bool_())}
     )
+    _insert_arrow(conn, "activities", data, on_conflict_do_nothing=True)
 
 
 def ensure_activities(store: Store) -> None:
@@ -190,12 +192,15 @@ def _strings(values: Sequence[object]) -> pa.Array:
     return pa.array([None if v is None else str(v) for v in values], type=pa.string())
 
 
-def _insert_arrow(conn: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> None:
-    """Bulk insert through Arrow (one statement, columnar) instead of row-by-row parameters."""
+def _insert_arrow(
+    conn: duckdb.DuckDBPyConnection, table: str, data: pa.Table, on_conflict_do_nothing: bool = False
+) -> None:
+    """Bulk insert through Arrow: one columnar statement (``executemany`` costs ~20 ms per row in DuckDB)."""
     conn.register("incoming_rows", data)
     try:
         columns = ", ".join(data.column_names)
-        conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_rows")
+        conflict = " ON CONFLICT DO NOTHING" if on_conflict_do_nothing else ""
+        conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_rows{conflict}")
     finally:
         conn.unregister("incoming_rows")
 
@@ -333,10 +338,12 @@ def write_dataset(
             on_recording(i + 1)
     buffer.flush(conn)
     seed_activities(conn, set(pairs.values()))
-    conn.executemany(
-        "INSERT INTO label_map (dataset, native_label, activity) VALUES (?, ?, ?)",
-        [(record.name, native, canonical) for native, canonical in sorted(pairs.items())],
+    mapped = sorted(pairs.items())
+    data = pa.table(
+        {"dataset": _strings([record.name] * len(mapped)), "native_label": _strings([n for n, _ in mapped]),
+         "activity": _strings([c for _, c in mapped])}
     )
+    _insert_arrow(conn, "label_map", data)
 
 
 def delete_dataset(store: Store, name: str) -> None:

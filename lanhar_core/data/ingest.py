@@ -17,6 +17,7 @@ same rows would be written, so nothing is done and the report says so.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import time
 from collections import Counter
@@ -29,6 +30,8 @@ import numpy as np
 
 from lanhar_core.config import Settings
 from lanhar_core.data import registry
+from lanhar_core.data.importers import phyphox, sensorlogger
+from lanhar_core.data.importers.generic import ImportSpec, import_table
 from lanhar_core.data.registry import DatasetInfo
 from lanhar_core.data.resample import resample_recording
 from lanhar_core.data.types import CHANNELS, Recording
@@ -271,6 +274,54 @@ def reader_source(name: str, path: Path, reader: str | None = None, **reader_opt
         options=dict(reader_options),
         read=lambda: module.read(path, **reader_options),
     )
+
+
+IMPORT_FORMATS: tuple[str, ...] = ("csv", "parquet", "sensorlogger", "phyphox")
+"""Formats ``import_source`` understands besides the built-in readers."""
+
+
+def _phone_info(name: str, fmt: str, conversions: str, placement: str) -> DatasetInfo:
+    return DatasetInfo(
+        name=name,
+        title=f"{name} ({fmt} export, imported)",
+        placement=placement,
+        native_rate_hz=None,
+        label_map={},
+        attribution="recorded and imported by the user",
+        license="as provided by the user",
+        conversions=conversions,
+    )
+
+
+def import_source(settings: Settings, name: str, path: Path, fmt: str, **options: Any) -> Source:
+    """A ``Source`` for user data: a CSV/Parquet table (``ImportSpec`` fields as options) or a phone-app export.
+
+    The upload limit ``data.max_upload_mb`` is passed to the importer as well, because
+    exports may be archives whose members are checked one by one.
+    """
+    path = Path(path)
+    files = source_files(path)
+    max_bytes = int(settings.data.max_upload_mb * 1024 * 1024)
+    fmt = fmt.lower()
+    if fmt in ("csv", "parquet"):
+        try:
+            spec = ImportSpec(dataset=name, **options)
+        except TypeError as exc:
+            raise DataFormatError(f"import {fmt}: {exc}; see `lanhar data import --help` for the options") from exc
+        info = spec.dataset_info()
+        read: Callable[[], Iterable[Recording]] = lambda: import_table(path, spec, max_bytes=max_bytes)  # noqa: E731
+    elif fmt in ("sensorlogger", "phyphox"):
+        module = sensorlogger if fmt == "sensorlogger" else phyphox
+        importer = sensorlogger.import_sensorlogger if fmt == "sensorlogger" else phyphox.import_phyphox
+        try:
+            inspect.signature(importer).bind(path, name, max_bytes=max_bytes, **options)
+        except TypeError as exc:
+            raise DataFormatError(f"import {fmt}: {exc}; see `lanhar data import --help` for the options") from exc
+        info = _phone_info(name, fmt, module.CONVERSIONS, str(options.get("placement", "")))
+        read = lambda: importer(path, name, max_bytes=max_bytes, **options)  # noqa: E731
+    else:
+        raise DataFormatError(f"unknown import format {fmt!r}; choose one of {', '.join(IMPORT_FORMATS)}")
+    return Source(name=name, reader=f"import:{fmt}", info=info, path=path, files=files, options=dict(options), read=read)
 
 
 def ingest_dataset(
