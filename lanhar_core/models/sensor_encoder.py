@@ -178,7 +178,8 @@ class SensorEncoder(nn.Module):
 
     @torch.jit.unused
     def temperature(self) -> float:
-        return float(1.0 / self.logit_scale.detach().exp())
+        """The InfoNCE temperature, with the logit scale clamped as in training (T >= 0.01)."""
+        return float(1.0 / self.logit_scale.detach().clamp(0.0, math.log(100.0)).exp())
 
     @torch.jit.unused
     def check_input(self, signals: np.ndarray) -> None:

@@ -1,0 +1,169 @@
+"""The label-free core of stage 2: data in memory, one epoch of alignment, validation metrics.
+
+Kept apart from ``train_sensor`` (store, runs, checkpoints) so the benchmark and the tests
+can train on arrays directly. Nothing here takes activity labels except
+``zero_shot_accuracy``, which is a metric on held-out windows and never feeds back into
+training.
+
+Duplicate interpretation texts. Rule-based and LLM interpretations of similar windows are
+often word-for-word identical; two windows with the same text in one batch would each be
+the other's negative, asking the encoder to pull apart what the text says is the same.
+Each window therefore carries the id of its (unique) text, and the candidates of a batch
+are its *distinct* texts: sensor -> text is a plain softmax over the distinct texts (a
+duplicate never appears in the denominator), text -> sensor has every window of that text
+as a positive (stage 1's multi-positive ``losses.align_loss``, group id = text id).
+Keeping duplicates as separate columns instead would cap the sensor -> text probability of
+a window with m duplicates at 1/m (a loss floor of ln m) and dilute the gradient toward
+its own text; soft multi-positive targets over the duplicate columns do not change that,
+since identical columns get identical logits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from lanhar_core.errors import InsufficientDataError
+from lanhar_core.jobs import Progress
+from lanhar_core.models.augment import augment
+from lanhar_core.models.losses import align_loss
+from lanhar_core.models.sensor_encoder import SensorEncoder, encode_windows
+
+MAX_LOGIT_SCALE = float(np.log(100.0))
+"""Upper clamp of the learnable logit scale (temperature >= 0.01), as in CLIP."""
+
+
+@dataclass
+class AlignmentData:
+    """Windows with their interpretation's text id; ``text_embeddings[text_ids[i]]`` is window i's target."""
+
+    signals: np.ndarray
+    text_ids: np.ndarray
+    text_embeddings: np.ndarray
+
+    def __post_init__(self) -> None:
+        if len(self.signals) != len(self.text_ids):
+            raise InsufficientDataError(f"{len(self.signals)} windows but {len(self.text_ids)} text ids")
+
+    def __len__(self) -> int:
+        return int(self.signals.shape[0])
+
+    def subset(self, idx: np.ndarray) -> AlignmentData:
+        return AlignmentData(self.signals[idx], self.text_ids[idx], self.text_embeddings)
+
+
+def unique_text_ids(texts: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Index of each text among the distinct texts (first-seen order), and the distinct texts."""
+    index: dict[str, int] = {}
+    ids = np.array([index.setdefault(t, len(index)) for t in texts], dtype=np.int64)
+    return ids, list(index)
+
+
+@dataclass(frozen=True)
+class AugmentOptions:
+    rotation_deg: float = 0.0
+    scale: float = 0.0
+    warp: float = 0.0
+
+
+def batch_loss(
+    model: SensorEncoder,
+    signals: torch.Tensor,
+    text_ids: torch.Tensor,
+    text_embeddings: torch.Tensor,
+) -> torch.Tensor:
+    """Symmetric InfoNCE between the batch's sensor embeddings and their own texts' embeddings."""
+    sensor = nn.functional.normalize(model(signals), dim=-1)
+    distinct = torch.unique(text_ids)
+    return align_loss(
+        sensor, text_embeddings[distinct], text_ids, distinct, model.logit_scale.clamp(0.0, MAX_LOGIT_SCALE)
+    )
+
+
+def train_epoch(
+    model: SensorEncoder,
+    optimizer: torch.optim.Optimizer,
+    data: AlignmentData,
+    batch_size: int,
+    seed: int,
+    epoch: int,
+    aug: AugmentOptions = AugmentOptions(),
+    grad_clip: float = 1.0,
+    progress: Progress | None = None,
+) -> float:
+    """One pass over ``data`` in a shuffled order; returns the mean loss.
+
+    Shuffling, dropout and augmentation are seeded from ``(seed, epoch)`` alone, so an
+    interrupted run resumed at epoch k continues exactly as an uninterrupted one would.
+    """
+    progress = progress or Progress()
+    if len(data) < 2:
+        raise InsufficientDataError(f"stage 2 needs at least 2 windows with interpretations, got {len(data)}")
+    rng = np.random.default_rng([seed, epoch])
+    generator = torch.Generator().manual_seed(int(rng.integers(2**31)))
+    torch.manual_seed(int(rng.integers(2**31)))
+    order = rng.permutation(len(data))
+    text_embeddings = torch.as_tensor(data.text_embeddings, dtype=torch.float32)
+    model.train()
+    total, batches = 0.0, 0
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        if len(idx) < 2:
+            continue
+        progress.check_cancelled()
+        x = torch.as_tensor(data.signals[idx], dtype=torch.float32)
+        x = augment(x, generator, aug.rotation_deg, aug.scale, aug.warp)
+        loss = batch_loss(model, x, torch.as_tensor(data.text_ids[idx]), text_embeddings)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
+        total += float(loss.detach())
+        batches += 1
+        progress.advance(1)
+    return total / max(batches, 1)
+
+
+@torch.no_grad()
+def validation_loss(model: SensorEncoder, data: AlignmentData, batch_size: int) -> float:
+    """Mean stage-2 loss on held-out windows (fixed order, no augmentation, eval mode)."""
+    model.eval()
+    text_embeddings = torch.as_tensor(data.text_embeddings, dtype=torch.float32)
+    losses = []
+    for start in range(0, len(data), batch_size):
+        idx = np.arange(start, min(start + batch_size, len(data)))
+        if len(idx) < 2:
+            continue
+        x = torch.as_tensor(data.signals[idx], dtype=torch.float32)
+        losses.append(float(batch_loss(model, x, torch.as_tensor(data.text_ids[idx]), text_embeddings)))
+    return float(np.mean(losses)) if losses else float("nan")
+
+
+def alignment_recall_at_1(model: SensorEncoder, data: AlignmentData) -> float:
+    """Share of windows whose nearest text, among the distinct texts of ``data``, is their own.
+
+    Identical texts are collapsed first, so a window is not penalised for choosing an
+    exact duplicate of its own interpretation.
+    """
+    if len(data) == 0:
+        return float("nan")
+    used = np.unique(data.text_ids)
+    candidates = data.text_embeddings[used]
+    sims = encode_windows(model, data.signals) @ candidates.T
+    return float(np.mean(used[sims.argmax(axis=1)] == data.text_ids))
+
+
+def zero_shot_accuracy(
+    model: SensorEncoder, signals: np.ndarray, labels: np.ndarray, label_names: list[str], label_embeddings: np.ndarray
+) -> float:
+    """Accuracy of nearest-label recognition on labelled held-out windows (a metric only)."""
+    known = np.isin(labels, label_names)
+    if not known.any():
+        return float("nan")
+    sims = encode_windows(model, signals[known]) @ label_embeddings.T
+    predicted = np.asarray(label_names, dtype=object)[sims.argmax(axis=1)]
+    return float(np.mean(predicted == labels[known]))

@@ -1,0 +1,78 @@
+"""Sensor encoder: presets, shapes, the normalisation inside the model, augmentation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lanhar_core.errors import ConfigError, ModelError
+from lanhar_core.models.augment import augment, random_rotations
+from lanhar_core.models.sensor_encoder import (
+    N_FEATURES,
+    count_parameters,
+    create_sensor_encoder,
+    encode_windows,
+    window_features,
+)
+from lanhar_core.models.synthetic import ACTIVITIES, synthetic_windows
+
+
+@pytest.mark.parametrize("preset, tokens", [("paper", 120), ("patch", 12)])
+def test_presets_shapes_and_unit_embeddings(preset: str, tokens: int) -> None:
+    model = create_sensor_encoder(preset, embed_dim=384).eval()
+    assert model.n_tokens == tokens
+    x = torch.randn(3, 120, 6)
+    assert model(x).shape == (3, 384)
+    norms = model.embed(x).norm(dim=1)
+    assert torch.allclose(norms, torch.ones(3), atol=1e-5)
+
+
+def test_patch_preset_is_much_smaller_than_paper() -> None:
+    paper = count_parameters(create_sensor_encoder("paper", 384))
+    patch = count_parameters(create_sensor_encoder("patch", 384))
+    assert patch * 5 < paper
+
+
+def test_invalid_presets_and_inputs_are_explained() -> None:
+    with pytest.raises(ConfigError, match="unknown sensor encoder preset"):
+        create_sensor_encoder("huge", 384)
+    with pytest.raises(ConfigError, match="not a multiple"):
+        create_sensor_encoder("patch", 384, window_samples=125)
+    model = create_sensor_encoder("patch", 16, width=32, layers=1)
+    with pytest.raises(ModelError, match=r"expects \(n, 120, 6\)"):
+        encode_windows(model, np.zeros((2, 100, 6), dtype=np.float32))
+
+
+def test_magnitude_features_do_not_depend_on_orientation() -> None:
+    signals, _, _ = synthetic_windows(ACTIVITIES[1:2], 4, seed=0)
+    x = torch.as_tensor(signals)
+    rot = random_rotations(4, 180.0, torch.Generator().manual_seed(0)).transpose(1, 2)
+    turned = torch.cat([x[:, :, :3] @ rot, x[:, :, 3:] @ rot], dim=2)
+    a, b = window_features(x), window_features(turned)
+    assert a.shape == (4, 120, N_FEATURES)
+    assert torch.allclose(a[:, :, 6:8], b[:, :, 6:8], atol=1e-4)
+    assert not torch.allclose(a[:, :, 8:], b[:, :, 8:], atol=1e-2)
+
+
+def test_normalizer_standardises_training_features() -> None:
+    signals, _, _ = synthetic_windows(ACTIVITIES[:4], 10, seed=1)
+    model = create_sensor_encoder("patch", 16, width=32, layers=1)
+    model.normalizer.fit(signals)
+    feats = model.normalizer(torch.as_tensor(signals)).reshape(-1, N_FEATURES)
+    assert torch.allclose(feats.mean(dim=0), torch.zeros(N_FEATURES), atol=1e-3)
+    varying = feats.std(dim=0) > 0.5
+    assert varying[:8].all()
+
+
+def test_rotations_are_proper_and_augment_keeps_acc_gyro_frame() -> None:
+    gen = torch.Generator().manual_seed(3)
+    rot = random_rotations(5, 180.0, gen)
+    assert torch.allclose(rot @ rot.transpose(1, 2), torch.eye(3).expand(5, 3, 3), atol=1e-5)
+    assert torch.allclose(torch.linalg.det(rot), torch.ones(5), atol=1e-5)
+    x = torch.randn(5, 120, 6)
+    y = augment(x, torch.Generator().manual_seed(1), rotation_deg=90.0)
+    assert torch.allclose(x[:, :, :3].norm(dim=2), y[:, :, :3].norm(dim=2), atol=1e-4)
+    assert torch.allclose(x[:, :, 3:].norm(dim=2), y[:, :, 3:].norm(dim=2), atol=1e-4)
+    warped = augment(x, torch.Generator().manual_seed(1), scale=0.1, warp=0.1)
+    assert warped.shape == x.shape and not torch.equal(warped, x)
