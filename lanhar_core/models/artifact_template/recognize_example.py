@@ -1,0 +1,83 @@
+"""Standalone LanHAR recognizer for an exported artifact. Needs only numpy and torch.
+
+Usage:
+    python recognize_example.py ARTIFACT_DIR windows.npy        # (n, L, 6) windows at the artifact's rate
+    python recognize_example.py ARTIFACT_DIR stream.npy --rate-hz 50   # (T, 6) continuous samples at 50 Hz
+
+Signals are in canonical units: accelerometer in m/s^2 including gravity, gyroscope in
+rad/s, columns acc_x, acc_y, acc_z, gyro_x, gyro_y, gyro_z (Android axis convention).
+Prints one JSON object per window: label, probability and all label probabilities.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+class ArtifactRecognizer:
+    """Sensor encoder + label vectors + calibration, read from an artifact directory."""
+
+    def __init__(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        self.config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+        self.encoder = torch.jit.load(str(directory / "sensor_encoder.pt")).eval()
+        self.labels = json.loads((directory / "labels.json").read_text(encoding="utf-8"))["labels"]
+        self.label_embeddings = np.load(directory / "label_embeddings.npy").astype(np.float32)
+
+    def embed(self, windows: np.ndarray) -> np.ndarray:
+        """(n, L, 6) -> (n, d) unit vectors."""
+        with torch.no_grad():
+            return self.encoder(torch.as_tensor(np.asarray(windows, dtype=np.float32))).numpy()
+
+    def add_label(self, name: str, embedding: np.ndarray) -> None:
+        """A new activity: its description embedded by the artifact's text encoder, computed elsewhere."""
+        vector = np.asarray(embedding, dtype=np.float32) / np.linalg.norm(embedding)
+        self.labels.append(name)
+        self.label_embeddings = np.vstack([self.label_embeddings, vector[None, :]])
+
+    def recognize(self, windows: np.ndarray) -> list[dict]:
+        cosine = self.embed(windows) @ self.label_embeddings.T
+        logits = cosine / self.config["temperature"]
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        threshold, criterion = self.config["unknown_threshold"], self.config["unknown_on"]
+        results = []
+        for p, c in zip(probs, cosine):
+            top = int(p.argmax())
+            evidence = p[top] if criterion == "probability" else c[top]
+            label = self.config["unknown_label"] if threshold > 0 and evidence < threshold else self.labels[top]
+            results.append({"label": label, "probability": float(p[top]), "probabilities": dict(zip(self.labels, p.tolist()))})
+        return results
+
+    def windows_from_stream(self, samples: np.ndarray, rate_hz: float) -> np.ndarray:
+        """(T, 6) samples at ``rate_hz`` -> (n, L, 6) windows at the artifact's rate (linear interpolation)."""
+        pre = self.config["preprocessing"]
+        duration = (len(samples) - 1) / rate_hz
+        t_out = np.arange(0.0, duration + 1e-9, 1.0 / pre["rate_hz"])
+        t_in = np.arange(len(samples)) / rate_hz
+        resampled = np.stack([np.interp(t_out, t_in, samples[:, c]) for c in range(samples.shape[1])], axis=1)
+        length, stride = pre["window_samples"], pre["stride_samples"]
+        starts = range(0, len(resampled) - length + 1, stride)
+        return np.stack([resampled[s : s + length] for s in starts]).astype(np.float32)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("artifact")
+    parser.add_argument("signals", help=".npy file: (n, L, 6) windows, or (T, 6) samples with --rate-hz")
+    parser.add_argument("--rate-hz", type=float, help="sampling rate of a (T, 6) stream")
+    args = parser.parse_args()
+    recognizer = ArtifactRecognizer(args.artifact)
+    data = np.load(args.signals)
+    windows = recognizer.windows_from_stream(data, args.rate_hz) if data.ndim == 2 else data
+    for result in recognizer.recognize(windows):
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
