@@ -456,14 +456,10 @@ def list_collections(store: Store) -> pd.DataFrame:
         ).df()
 
 
-def pending_window_ids(store: Store, collection: str, dataset: str, limit: int | None = None) -> list[int]:
-    """Windows of ``dataset`` with no interpretation yet in ``collection`` (what a resumed run still has to do)."""
-    sql = (
-        "SELECT w.id FROM windows w WHERE w.dataset = ? AND NOT EXISTS ("
-        " SELECT 1 FROM interpretations i WHERE i.collection = ? AND i.target_kind = 'window' AND i.window_id = w.id)"
-        " ORDER BY w.id"
-    )
-    args: list[Any] = [dataset, collection]
+def dataset_window_ids(store: Store, dataset: str, limit: int | None = None) -> list[int]:
+    """Ids of ``dataset``'s windows in id order (the first ``limit``): the targets of a window run."""
+    sql = "SELECT id FROM windows WHERE dataset = ? ORDER BY id"
+    args: list[Any] = [dataset]
     if limit is not None:
         sql += " LIMIT ?"
         args.append(int(limit))
@@ -471,15 +467,17 @@ def pending_window_ids(store: Store, collection: str, dataset: str, limit: int |
         return [int(r[0]) for r in conn.execute(sql, args).fetchall()]
 
 
-def count_window_interpretations(store: Store, collection: str, dataset: str) -> int:
-    """Windows of ``dataset`` that already have a version in ``collection``."""
+def interpreted_window_ids(store: Store, collection: str, dataset: str | None = None) -> set[int]:
+    """Windows (of ``dataset``) with at least one version in ``collection``: what a resumed run skips."""
+    sql = "SELECT DISTINCT i.window_id FROM interpretations i"
+    args: list[Any] = [collection]
+    if dataset is not None:
+        sql += " JOIN windows w ON w.id = i.window_id WHERE i.collection = ? AND w.dataset = ?"
+        args.append(dataset)
+    else:
+        sql += " WHERE i.collection = ? AND i.window_id IS NOT NULL"
     with store.connect(read_only=False) as conn:
-        row = conn.execute(
-            "SELECT count(DISTINCT i.window_id) FROM interpretations i JOIN windows w ON w.id = i.window_id "
-            "WHERE i.collection = ? AND w.dataset = ?",
-            [collection, dataset],
-        ).fetchone()
-    return int(row[0])
+        return {int(r[0]) for r in conn.execute(sql, args).fetchall()}
 
 
 def existing_label_targets(store: Store, collection: str) -> set[tuple[str, int]]:

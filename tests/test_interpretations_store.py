@@ -176,9 +176,11 @@ def test_cache_roundtrip_and_no_duplicates(store: Store) -> None:
     assert list(found.values()) == [entry]
 
 
-def test_pending_windows_skip_interpreted_ones(store: Store) -> None:
+def test_resumption_queries(store: Store) -> None:
     ids = _add_windows(store)
     it.add_interpretation(store, _item(ids[0], valid=False))
-    assert it.pending_window_ids(store, COLLECTION, "toy") == ids[1:]
-    assert it.pending_window_ids(store, "other:collection", "toy", limit=2) == ids[:2]
-    assert it.count_window_interpretations(store, COLLECTION, "toy") == 1
+    assert it.dataset_window_ids(store, "toy") == ids
+    assert it.dataset_window_ids(store, "toy", limit=2) == ids[:2]
+    assert it.interpreted_window_ids(store, COLLECTION, "toy") == {ids[0]}
+    assert it.interpreted_window_ids(store, COLLECTION) == {ids[0]}
+    assert it.interpreted_window_ids(store, "other:collection", "toy") == set()
