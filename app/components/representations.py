@@ -1,0 +1,99 @@
+"""Windows as vectors, for the embeddings and KL views: raw signals, features or text embeddings.
+
+Sampling happens before anything expensive (feature extraction, text encoding at ~15
+texts/s on a laptop CPU), a fixed number of windows per dataset with a fixed seed, so a
+student's plot is reproducible and the first one arrives in seconds. Text embeddings go
+through the store's embedding cache, so a text is never encoded twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app.components.context import get_settings
+from lanhar_core.jobs import Progress
+from lanhar_core.models.text_encoder import TextEncoder
+from lanhar_core.signal.features import FEATURE_KEYS, window_features
+from storage import datasets as data_store
+from storage import interpretations as interp_store
+from storage.db import Store
+from storage.embedding_cache import StoreEmbeddingCache
+
+RAW, FEATURES, TEXT = "Raw windows", "Signal features", "Interpretation text embeddings"
+REPRESENTATIONS = (TEXT, RAW, FEATURES)
+
+
+@dataclass(frozen=True)
+class Vectors:
+    """One row per window: its id, dataset, activity and vector."""
+
+    ids: np.ndarray
+    datasets: np.ndarray
+    labels: np.ndarray
+    matrix: np.ndarray
+
+    def by_label(self, dataset: str) -> dict[str, np.ndarray]:
+        """The rows of one dataset grouped by activity (what ``relative_kl_table`` takes)."""
+        mine = self.datasets == dataset
+        return {str(label): self.matrix[mine & (self.labels == label)] for label in np.unique(self.labels[mine])}
+
+
+def _sample(frame: pd.DataFrame, per_dataset: int, seed: int) -> pd.DataFrame:
+    """At most ``per_dataset`` random rows of each dataset (seeded)."""
+    return frame.sample(frac=1.0, random_state=seed).groupby("dataset").head(per_dataset)
+
+
+@st.cache_resource(show_spinner="Loading the text encoder...")
+def text_encoder(path: str, _store: Store) -> TextEncoder:
+    """The configured text encoder, loaded once per process, with the store's embedding cache."""
+    return TextEncoder.load(path or None, cache=StoreEmbeddingCache(_store))
+
+
+def window_vectors(
+    store: Store,
+    representation: str,
+    datasets: Sequence[str],
+    labels: Sequence[str],
+    per_dataset: int,
+    collection: str | None = None,
+    progress: Progress | None = None,
+) -> Vectors:
+    """Labelled windows of ``datasets`` restricted to ``labels``, sampled, as vectors of ``representation``."""
+    seed = get_settings().quality.seed
+    if representation == TEXT:
+        return _text_vectors(store, collection or "", datasets, labels, per_dataset, seed, progress)
+    frames = []
+    for dataset in datasets:
+        windows = data_store.load_windows(store, dataset=dataset, labels=list(labels))
+        frames.append(pd.DataFrame({"id": windows.ids, "dataset": windows.datasets, "label": windows.labels}))
+    chosen = _sample(pd.concat(frames, ignore_index=True), per_dataset, seed)
+    windows = data_store.load_windows(store, ids=chosen["id"].tolist())
+    if representation == RAW:
+        matrix = windows.signals.reshape(len(windows), -1)
+    else:
+        rows = [window_features(w, windows.rate_hz) for w in windows.signals]
+        matrix = np.array([[row[k] for k in FEATURE_KEYS] for row in rows], dtype=np.float32)
+    return Vectors(windows.ids, windows.datasets.astype(str), windows.labels.astype(str), matrix)
+
+
+def _text_vectors(
+    store: Store,
+    collection: str,
+    datasets: Sequence[str],
+    labels: Sequence[str],
+    per_dataset: int,
+    seed: int,
+    progress: Progress | None,
+) -> Vectors:
+    rows = pd.concat([interp_store.current_window_interpretations(store, collection, d) for d in datasets])
+    rows = _sample(rows[rows["label"].isin(labels)], per_dataset, seed)
+    encoder = text_encoder(get_settings().text_encoder.path, store)
+    matrix = encoder.encode(rows["text"].tolist(), progress=progress)
+    return Vectors(
+        rows["window_id"].to_numpy(), rows["dataset"].to_numpy(str), rows["label"].to_numpy(str), matrix
+    )
