@@ -107,7 +107,7 @@ def choose_k(x: np.ndarray, params: OutlierParams) -> tuple[int, float | None]:
     """Best-silhouette k in ``params.k_range`` whose smallest cluster is not a handful of points."""
     n = x.shape[0]
     distinct = np.unique(x, axis=0).shape[0]
-    floor = max(2, math.ceil(params.min_cluster_share * n))
+    floor = max(3, math.ceil(params.min_cluster_share * n))
     best: tuple[int, float | None] = (1, None)
     lo, hi = params.k_range
     for k in range(max(2, lo), min(hi, distinct - 1) + 1):
