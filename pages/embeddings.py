@@ -16,9 +16,11 @@ from app.components.context import get_settings, get_store
 from app.components.errors import user_errors
 from app.components.plots import activity_color
 from app.components.projection import METHODS, project_2d
-from app.components.representations import REPRESENTATIONS, TEXT, window_vectors
+from app.components.jobs import show_job, start_job
+from app.components.representations import FEATURES, RAW, REPRESENTATIONS, TEXT, window_vectors
 from lanhar_core.jobs import Progress
-from lanhar_core.quality.kl import ESTIMATORS, KLConfig, average, relative_kl_table
+from lanhar_core.quality.kl import ESTIMATORS
+from lanhar_core.quality.runs import default_embed, run_kl
 from storage import datasets as data_store
 from storage import interpretations as interp_store
 from storage import quality as quality_store
@@ -103,12 +105,17 @@ def show_map() -> None:
     st.plotly_chart(fig, key="embedding_scatter")
 
 
+KL_REPRESENTATIONS = {RAW: "raw", FEATURES: "features", TEXT: "text"}
+_KL_JOB_KEY = "kl_job_id"
+
+
 def kl_section(store: Store) -> None:
-    """Relative KL between two datasets per activity, computed on demand, plus the stored KL runs."""
+    """Relative KL between two datasets per activity, as a background quality run, plus the stored tables."""
     st.subheader("Relative KL divergence between two datasets")
     st.caption(
         "KL(same activity, dataset A vs B) / KL(different activities): lower means the two datasets agree "
-        "more on that activity, relative to how far apart activities are (paper, Table 1)."
+        "more on that activity, relative to how far apart activities are (paper, Table 1). "
+        "Each computation is stored as a quality run, like `lanhar quality kl`."
     )
     chosen = choose_data(store, "kl")
     if chosen is None:
@@ -118,31 +125,49 @@ def kl_section(store: Store) -> None:
         st.info("Relative KL needs two datasets with labelled windows in the store.")
         return
     with st.form("kl_form"):
-        c1, c2, c3, c4 = st.columns(4)
+        c1, c2, c3 = st.columns(3)
         a = c1.selectbox("Dataset A", datasets, index=0)
         b = c2.selectbox("Dataset B", datasets, index=1)
         estimator = c3.selectbox("Estimator", ESTIMATORS)
-        per_dataset = c4.slider("Windows per dataset", 50, 2000, 300, 50)
         submitted = st.form_submit_button("Compute relative KL")
     if submitted:
         if a == b:
             st.warning("Choose two different datasets.")
-            return
-        with user_errors("Relative KL could not be computed"):
-            vectors = window_vectors(store, representation, [a, b], _shared_labels(store, a, b), per_dataset,
-                                     collection, progress_bar("Preparing vectors"))
-            config = KLConfig.from_settings(get_settings().quality, estimator=estimator)
-            rows = relative_kl_table(vectors.by_label(a), vectors.by_label(b), config)
-            table = pd.DataFrame(
-                [{"activity": r.label, "same": r.same, "different": r.different, "relative KL": r.relative,
-                  f"n {a}": r.n_a, f"n {b}": r.n_b} for r in rows]
-            )
-            st.dataframe(table, hide_index=True)
-            st.metric(f"Average relative KL ({representation.lower()})", f"{average(rows):.4g}")
+        else:
+            with user_errors("Relative KL could not be started"):
+                st.session_state[_KL_JOB_KEY] = start_kl(store, a, b, KL_REPRESENTATIONS[representation], collection, estimator)
+    if _KL_JOB_KEY in st.session_state:
+        show_job(store, st.session_state[_KL_JOB_KEY])
+    kl_tables(store)
+
+
+def start_kl(store: Store, a: str, b: str, repr_name: str, collection: str | None, estimator: str) -> int:
+    """Run ``run_kl`` over the activities both datasets share, in a background job."""
+    settings = get_settings()
+    labels = _shared_labels(store, a, b)
+
+    def work(progress: Progress) -> None:
+        embed = default_embed(store, settings) if repr_name == "text" else None
+        run_kl(store, settings, a, b, repr_name, collection=collection if repr_name == "text" else None, embed=embed,
+               labels=labels, estimator=estimator, progress=progress, job_id=progress.job_id)
+
+    params = {"a": a, "b": b, "repr": repr_name, "collection": collection, "estimator": estimator}
+    return start_job(store, "quality-kl", params, work)
+
+
+def kl_tables(store: Store) -> None:
+    """The stored relative-KL tables, newest run first, one table per run and variant."""
     stored = quality_store.kl_results(store)
-    if not stored.empty:
-        with st.expander(f"Stored KL tables from `lanhar quality kl` ({stored['run_id'].nunique()} runs)"):
-            st.dataframe(stored, hide_index=True)
+    if stored.empty:
+        return
+    for (run_id, variant), table in list(stored.groupby(["run_id", "variant"], sort=False))[:5]:
+        first = table.iloc[0]
+        source = f"{first['repr']} ({first['collection']})" if pd.notna(first["collection"]) else first["repr"]
+        title = (f"Run {run_id}: {first['dataset_a']} vs {first['dataset_b']} · {source} · {first['estimator']} · "
+                 f"{variant} · average {table['relative_kl'].mean():.4g}")
+        with st.expander(title, expanded=run_id == stored["run_id"].max()):
+            columns = ["label", "same_kl", "different_kl", "relative_kl", "n_a", "n_b"]
+            st.dataframe(table[columns], hide_index=True)
 
 
 def _shared_labels(store: Store, a: str, b: str) -> list[str]:
