@@ -520,8 +520,8 @@ def window_positions(store: Store, datasets: Sequence[str]) -> pd.DataFrame:
         ).df()
 
 
-def export_rows(store: Store, collection: str, datasets: Sequence[str] | None = None) -> pd.DataFrame:
-    """Every version of ``collection`` with its prompt and the window's position, oldest first (for export)."""
+def export_rows(store: Store, collection: str, datasets: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Every generated version of ``collection`` with its prompt and the window's position, by target then version."""
     sql = (
         "SELECT i.id, i.target_kind, i.label, i.desc_index, i.version, i.parent_id, i.backend, i.model, i.params, "
         "i.text, i.fields, i.valid, i.invalid_reason, i.origin, i.prompt_tokens, i.completion_tokens, i.cost_usd, "
@@ -537,4 +537,6 @@ def export_rows(store: Store, collection: str, datasets: Sequence[str] | None = 
         args.append(list(datasets))
     sql += " ORDER BY i.target_key, i.version"
     with store.connect(read_only=False) as conn:
-        return conn.execute(sql, args).df()
+        cursor = conn.execute(sql, args)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]

@@ -16,6 +16,7 @@ from lanhar_core.jobs import Progress, tracked_job
 from lanhar_core.llm import local_backend
 from lanhar_core.llm.registry import make_backend
 from lanhar_core.llm.rules_backend import RulesBackend
+from lanhar_core.sample_interpretations import export_collection, import_interpretations
 from storage import interpretations as it
 from storage.db import Store
 from storage.jobs import list_jobs
@@ -136,3 +137,24 @@ def test_cli_windows_list_show(home: Path, store: Store, capsys: pytest.CaptureF
     out = capsys.readouterr().out
     assert "== prompt (window_full" in out and "[system]" in out and "Data introduction" in out
     assert main(["--home", str(home), "interpret", "show", "99999"]) == 2
+
+
+def test_export_import_reattaches_by_position(settings: Settings, store: Store, tmp_path: Path) -> None:
+    add_toy_dataset(store, n_windows=3)
+    interpret_windows(store, settings, "toy", RulesBackend())
+    interpret_labels(store, settings, RulesBackend(), labels=["walk"], n=2)
+    path = tmp_path / "rules.jsonl.gz"
+    assert export_collection(store, "rules:rules-v1", path, datasets=["toy"]) == 5
+
+    other = Store(tmp_path / "other.duckdb", lock_timeout_s=1.0)
+    add_toy_dataset(other, n_windows=1, dataset="unrelated")
+    add_toy_dataset(other, n_windows=3)
+    assert import_interpretations(other, path) == 5
+    assert import_interpretations(other, path) == 0
+    before = it.current_window_interpretations(store, "rules:rules-v1")
+    after = it.current_window_interpretations(other, "rules:rules-v1")
+    assert after["label"].tolist() == before["label"].tolist() and after["text"].tolist() == before["text"].tolist()
+    assert set(after["window_id"]) != set(before["window_id"])
+    record = it.get_interpretation(other, int(after["interpretation_id"].iloc[0]))
+    assert record.prompt_messages == it.get_interpretation(store, int(before["interpretation_id"].iloc[0])).prompt_messages
+    assert len(it.current_label_interpretations(other, "rules:rules-v1")) == 2
