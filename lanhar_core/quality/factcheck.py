@@ -154,7 +154,10 @@ def _periods(f: Features, _context: str) -> list[tuple[str, float]]:
 
 
 def _frequencies(f: Features, context: str) -> list[tuple[str, float]]:
-    out = [("dominant_freq_hz", f["dominant_freq_hz"]), ("step_freq_hz", f["step_freq_hz"])]
+    """Dominant and step frequency; a step frequency of 0 (no rhythm) only answers claims that name the step."""
+    out = [("dominant_freq_hz", f["dominant_freq_hz"])]
+    if f["step_freq_hz"] > 0 or re.search(r"step|cadence|stride", context, re.IGNORECASE):
+        out.append(("step_freq_hz", f["step_freq_hz"]))
     if re.search(r"stride|gait cycle", context, re.IGNORECASE):
         out.append(("step_freq_hz", f["step_freq_hz"] / 2.0))
     return out
@@ -165,7 +168,8 @@ NUMERIC_RULES: tuple[NumericRule, ...] = (
     NumericRule("step rate", "per_min", r".", lambda f, c: [(k, v * 60) for k, v in _frequencies(f, c)], 6.0),
     NumericRule("frequency", "hz", r".", _frequencies, 0.15),
     NumericRule("jerk", "mps3", r".", _keys("jerk_rms_mps3"), 2.0),
-    NumericRule("vertical impact", "mps2", r"impact|peak vertical|vertical peak|at the peaks|per[- ]step", _keys("step_impact_mps2", "vertical_p2p_mps2"), 0.3),
+    NumericRule("vertical impact", "mps2", r"impact|per[- ]step|at the peaks|mean (?:vertical )?peak", _keys("step_impact_mps2"), 0.3),
+    NumericRule("vertical peak", "mps2", r"peak vertical|vertical peak", _keys("step_impact_mps2", "vertical_p2p_mps2"), 0.3),
     NumericRule("vertical peak-to-peak", "mps2", rf"vertical.*(?:{_P2P})|(?:{_P2P}).*vertical", _keys("vertical_p2p_mps2"), 0.3),
     NumericRule("horizontal peak-to-peak", "mps2", rf"horizontal.*(?:{_P2P})|(?:{_P2P}).*horizontal", _keys("horizontal_p2p_mps2"), 0.3),
     NumericRule("vertical acceleration", "mps2", r"vertical", _keys("vertical_rms_mps2", "vertical_p2p_mps2", "step_impact_mps2"), 0.2),
@@ -176,24 +180,26 @@ NUMERIC_RULES: tuple[NumericRule, ...] = (
     NumericRule("magnitude max", "mps2", r"\bmax(?:imum)?\b", _keys("acc_mag_max_mps2", "vertical_p2p_mps2", "step_impact_mps2"), 0.3),
     NumericRule("magnitude min", "mps2", r"\bmin(?:imum)?\b", _keys("acc_mag_min_mps2"), 0.3),
     NumericRule("peak-to-peak", "mps2", _P2P, _keys("vertical_p2p_mps2", "horizontal_p2p_mps2"), 0.3),
+    NumericRule("body RMS", "mps2", r"body", _keys("body_acc_rms_mps2", "acc_mag_std_mps2"), 0.2),
     NumericRule(
-        "acceleration RMS", "mps2", r"\brms\b|body acc|intensity|amplitude|strength",
+        "acceleration RMS", "mps2", r"\brms\b|intensity|amplitude|strength",
         _keys("body_acc_rms_mps2", "acc_mag_std_mps2", "vertical_rms_mps2", "horizontal_rms_mps2"), 0.2,
     ),
     NumericRule("gyro peak-to-peak", "rad_s", rf"\b[xyz]\b.*(?:{_P2P})|(?:{_P2P})", _gyro_axis("p2p"), 0.1),
     NumericRule("gyro axis", "rad_s", r"\b[xyz](?:[- ]axis)?\s*(?:is|of|at|=|:)?\s*$", _gyro_axis("rms"), 0.05),
     NumericRule("gyro vertical", "rad_s", r"vertical|yaw|turn", _keys("gyro_vertical_rms_rad_s", "gyro_rms_rad_s"), 0.05),
     NumericRule("gyro horizontal", "rad_s", r"horizontal|pitch|roll", _keys("gyro_horizontal_rms_rad_s", "gyro_rms_rad_s"), 0.05),
+    NumericRule("gyro RMS", "rad_s", r"\brms\b|overall|magnitude|total", _keys("gyro_rms_rad_s"), 0.05),
     NumericRule(
-        "gyro RMS", "rad_s", r".",
+        "gyro", "rad_s", r".",
         _keys("gyro_rms_rad_s", "gyro_vertical_rms_rad_s", "gyro_horizontal_rms_rad_s", "gyro_x_rms_rad_s", "gyro_y_rms_rad_s", "gyro_z_rms_rad_s"),
         0.05,
     ),
-    NumericRule("drift", "deg", r"drift", _keys("gravity_drift_deg"), 3.0),
-    NumericRule("tilt", "deg", r"tilt|from (?:the )?vertical", _tilt, 3.0),
-    NumericRule("turn", "deg", r"turn|yaw|heading", _keys("net_turn_deg", absolute=True), 5.0),
+    NumericRule("drift", "deg", r"drift", _keys("gravity_drift_deg"), 1.0),
+    NumericRule("tilt", "deg", r"tilt|from (?:the )?vertical", _tilt, 2.0),
+    NumericRule("turn", "deg", r"turn|yaw|heading", _keys("net_turn_deg", absolute=True), 3.0),
     NumericRule("net rotation", "deg", r"rotat", _keys("net_rotation_deg", "net_turn_deg", absolute=True), 5.0),
-    NumericRule("gravity angle", "deg", r"angle|gravity|inclin|orientation|\b[xyz](?:[- ]axis)?\s*$", _gravity_angle, 3.0),
+    NumericRule("gravity angle", "deg", r"angle|gravity|inclin|orientation|\b[xyz](?:[- ]axis)?\s*$", _gravity_angle, 2.0),
     NumericRule("peak interval", "s", r"interval|period|between|spacing|cycle", _periods, 0.1),
     NumericRule("duration", "s", r"duration|window|span|lasts?\b", _keys("duration_s"), 0.5),
     NumericRule("vertical share %", "percent", r"vertical", _keys("vertical_energy_ratio", scale=100.0), 5.0),
