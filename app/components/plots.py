@@ -117,3 +117,25 @@ def _add_bands(fig: go.Figure, bands: Sequence[Band]) -> None:
             x=(band.start_s + band.end_s) / 2, y=0.99, xref="x", yref="y domain", text=band.label,
             showarrow=False, font={"size": 11, "color": "#333"}, yanchor="top", row=1, col=1,
         )
+
+
+def segments_figure(segments: Sequence[Band], title: str = "", height: int = 180) -> go.Figure:
+    """A one-row timeline of recognised segments (one coloured bar per segment)."""
+    fig = go.Figure()
+    shown: set[str] = set()
+    for band in segments:
+        fig.add_trace(
+            go.Bar(
+                x=[band.end_s - band.start_s], y=["activity"], base=[band.start_s], orientation="h",
+                marker={"color": activity_color(band.label), "line": {"color": "#555", "width": 0.5}},
+                name=band.label, legendgroup=band.label, showlegend=band.label not in shown,
+                hovertemplate=f"{band.label}<br>%{{base:.1f}}–{band.end_s:.1f} s<extra></extra>",
+            )
+        )
+        shown.add(band.label)
+    fig.update_layout(
+        title={"text": title}, barmode="overlay", height=height, xaxis_title="time (s)", yaxis={"visible": False},
+        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 40},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 1, "xanchor": "right"},
+    )
+    return fig

@@ -1,0 +1,71 @@
+"""Turning an uploaded phone recording into canonical recordings, through the library's importers.
+
+Uploads are written to a temporary folder under their own name (the importers read zip
+archives and CSV/Parquet files from disk, and name them in their error messages) and
+removed right after import. Nothing is written to the store, so a bad upload cannot cost
+anything already stored. The size limit is ``data.max_upload_mb``, checked before a byte
+is parsed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from lanhar_core.data.importers.generic import ImportSpec, import_table, sniff_separator
+from lanhar_core.data.importers.phyphox import import_phyphox
+from lanhar_core.data.importers.sensorlogger import import_sensorlogger
+from lanhar_core.data.types import Recording
+from lanhar_core.errors import FileTooLargeError
+
+SENSOR_LOGGER, PHYPHOX, GENERIC = "Sensor Logger export", "phyphox export", "Generic CSV / Parquet"
+FORMATS = {
+    SENSOR_LOGGER: ["zip"],
+    PHYPHOX: ["zip", "csv"],
+    GENERIC: ["csv", "txt", "tsv", "parquet"],
+}
+UPLOAD_DATASET = "upload"
+"""Dataset name given to uploaded recordings (they are recognised, never stored)."""
+
+
+def check_size(name: str, size: int, max_upload_mb: float) -> None:
+    """Refuse an upload over the configured limit with the same message ingestion uses."""
+    if size > max_upload_mb * 1024 * 1024:
+        raise FileTooLargeError(
+            f"{name} is {size / 1024 / 1024:.1f} MB, over the {max_upload_mb:g} MB limit; "
+            "split it or raise data.max_upload_mb (LANHAR_DATA_MAX_UPLOAD_MB)"
+        )
+
+
+def with_upload(name: str, data: bytes, read: Callable[[Path], list[Recording]]) -> list[Recording]:
+    """Write the upload to a temporary file, run ``read`` on it, and remove the file again."""
+    with tempfile.TemporaryDirectory(prefix="lanhar-upload-") as folder:
+        path = Path(folder) / Path(name).name
+        path.write_bytes(data)
+        return read(path)
+
+
+def table_columns(name: str, data: bytes) -> list[str]:
+    """Column names of an uploaded table, for the column-mapping form."""
+    if name.lower().endswith(".parquet"):
+        return with_upload(name, data, lambda path: list(pq.read_schema(path).names))
+    header = data[:65536].decode("utf-8", errors="replace").splitlines()[0] if data else ""
+    return [c.strip().strip('"') for c in header.split(sniff_separator(header))] if header else []
+
+
+def import_upload(
+    fmt: str, name: str, data: bytes, max_upload_mb: float, spec: ImportSpec | None = None, subject: str = "me"
+) -> list[Recording]:
+    """Recordings of one upload in canonical units; raises the importers' ``LanharError`` on bad input."""
+    check_size(name, len(data), max_upload_mb)
+    max_bytes = int(max_upload_mb * 1024 * 1024)
+    if fmt == SENSOR_LOGGER:
+        return with_upload(name, data, lambda p: import_sensorlogger(p, UPLOAD_DATASET, subject=subject, max_bytes=max_bytes))
+    if fmt == PHYPHOX:
+        return with_upload(name, data, lambda p: import_phyphox(p, UPLOAD_DATASET, subject=subject, max_bytes=max_bytes))
+    if spec is None:
+        raise ValueError("a generic table needs a column mapping (ImportSpec)")
+    return with_upload(name, data, lambda p: import_table(p, spec, max_bytes=max_bytes))
