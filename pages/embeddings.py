@@ -42,7 +42,8 @@ def progress_bar(label: str) -> Progress:
 def choose_data(store: Store, key: str) -> tuple[str, str | None, list[str], list[str]] | None:
     """Representation, collection, datasets and activities, shared by both sections."""
     collections = interp_store.list_collections(store)
-    representation = st.radio("Representation", REPRESENTATIONS, key=f"{key}_repr", horizontal=True)
+    default = REPRESENTATIONS.index(TEXT if not collections.empty else RAW)
+    representation = st.radio("Representation", REPRESENTATIONS, index=default, key=f"{key}_repr", horizontal=True)
     collection = None
     if representation == TEXT:
         if collections.empty:

@@ -1,0 +1,88 @@
+"""Entry point of the app: ``streamlit run app/main.py``.
+
+Sets up the page frame, opens the store once per process, makes sure a fresh machine has
+the built-in sample to look at, and hands over to the page the user picked.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    # ``streamlit run app/main.py`` puts only app/ on the path; the pages import ``app.components``.
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from app.components.context import get_settings, get_store  # noqa: E402
+from lanhar_core.config import Settings  # noqa: E402
+from lanhar_core.data.sample import ensure_sample  # noqa: E402
+from lanhar_core.errors import LanharError  # noqa: E402
+from lanhar_core.jobs import Progress  # noqa: E402
+from storage.db import Store  # noqa: E402
+
+PAGES_DIR = ROOT / "pages"
+
+
+@st.cache_resource(show_spinner=False)
+def _sample_guard() -> tuple[threading.Lock, set[str]]:
+    """Process-wide record of stores already checked for the sample, and a lock so two sessions don't race."""
+    return threading.Lock(), set()
+
+
+def ensure_sample_once(store: Store, settings: Settings) -> None:
+    """Ingest the built-in sample on first run (idempotent), showing progress; once per process."""
+    lock, checked = _sample_guard()
+    key = str(store.path)
+    if key in checked:
+        return
+    with lock:
+        if key in checked:
+            return
+        with st.status("Preparing the built-in sample data (first run only)...", expanded=True) as status:
+            bar = st.progress(0.0)
+
+            def show(done: int, total: int | None, message: str) -> None:
+                bar.progress(min(1.0, done / total) if total else 0.0, text=message or None)
+
+            ensure_sample(store, settings, Progress(show))
+            status.update(label="Sample data ready", state="complete", expanded=False)
+        checked.add(key)
+
+
+def _page(name: str, title: str, icon: str, default: bool = False) -> st.Page:
+    return st.Page(PAGES_DIR / f"{name}.py", title=title, icon=icon, default=default)
+
+
+def navigation() -> st.Page:
+    """The pages, grouped by who uses them; returns the page to run."""
+    return st.navigation(
+        {
+            "Data": [_page("datasets", "Datasets", ":material/database:", default=True)],
+            "Interpretations": [
+                _page("review", "Review", ":material/rate_review:"),
+                _page("embeddings", "Embeddings & KL", ":material/scatter_plot:"),
+            ],
+            "Models": [
+                _page("training", "Training", ":material/model_training:"),
+                _page("recognize", "Recognize", ":material/directions_walk:"),
+            ],
+        }
+    )
+
+
+def main() -> None:
+    st.set_page_config(page_title="LanHAR Studio", page_icon=":material/sensors:", layout="wide")
+    nav = navigation()
+    try:
+        ensure_sample_once(get_store(), get_settings())
+    except LanharError as exc:
+        st.error(f"The data store is not usable: {exc}")
+        st.stop()
+    nav.run()
+
+
+main()
