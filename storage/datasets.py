@@ -47,7 +47,7 @@ from lanhar_core.vocab import BUILTIN_ACTIVITIES
 from storage.db import Store
 
 FLUSH_WINDOWS = 20_000
-"""Windows buffered before one bulk insert: large enough for fast Arrow inserts, small enough for memory."""
+"""Windows per bulk-insert batch: large enough for fast Arrow inserts, small enough to bound the copy in memory."""
 
 
 @dataclass(frozen=True)
@@ -205,88 +205,76 @@ def _insert_arrow(
         conn.unregister("incoming_rows")
 
 
-class _WindowBuffer:
-    """Windows of several recordings collected for one bulk insert."""
-
-    def __init__(self, dataset: str) -> None:
-        self.dataset = dataset
-        self.parts: list[tuple[int, Recording, Windows]] = []
-        self.size = 0
-
-    def add(self, recording_id: int, rec: Recording, windows: Windows) -> None:
-        self.parts.append((recording_id, rec, windows))
-        self.size += len(windows)
-
-    def flush(self, conn: duckdb.DuckDBPyConnection) -> None:
-        if not self.size:
-            return
-        length = self.parts[0][2].signals.shape[1]
-        data = pa.table(
-            {
-                "dataset": pa.array([self.dataset] * self.size, type=pa.string()),
-                "recording_id": np.concatenate([np.full(len(w), rid, dtype=np.int64) for rid, _, w in self.parts]),
-                "start_sample": np.concatenate([w.starts for _, _, w in self.parts]).astype(np.int32),
-                "length": np.full(self.size, length, dtype=np.int32),
-                "rate_hz": np.concatenate([np.full(len(w), w.rate_hz) for _, _, w in self.parts]),
-                "subject": _strings([r.subject for _, r, w in self.parts for _ in range(len(w))]),
-                "placement": _strings([r.placement or None for _, r, w in self.parts for _ in range(len(w))]),
-                "label": _strings(np.concatenate([w.labels for _, _, w in self.parts]).tolist()),
-                "native_label": _strings(np.concatenate([w.native_labels for _, _, w in self.parts]).tolist()),
-                "signals": _flat_signals(
-                    np.concatenate([w.signals for _, _, w in self.parts]), length * len(CHANNELS)
-                ),
-            }
-        )
-        _insert_arrow(conn, "windows", data)
-        self.parts, self.size = [], 0
+def _concat_lists(arrays: Sequence[np.ndarray]) -> pa.Array:
+    """One variable-length FLOAT list per array (row-major flattened), built without Python lists."""
+    sizes = np.array([a.size for a in arrays], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int32)
+    values = np.concatenate([a.reshape(-1) for a in arrays]).astype(np.float32, copy=False)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values))
 
 
-def _insert_recording(conn: duckdb.DuckDBPyConnection, dataset: str, item: PreparedRecording) -> int:
-    rec = item.recording
-    rows = conn.execute(
-        "INSERT INTO recordings (dataset, key, subject, session, device, placement, native_rate_hz, "
-        "native_n_samples, rate_hz, n_samples, duration_s, source_file, meta) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        [
-            dataset,
-            rec.key,
-            rec.subject,
-            rec.session or None,
-            rec.device or None,
-            rec.placement or None,
-            item.native_rate_hz,
-            item.native_n_samples,
-            rec.rate_hz,
-            rec.n_samples,
-            rec.duration_s,
-            rec.source_file or None,
-            json.dumps(rec.meta),
-        ],
-    ).fetchall()
-    recording_id = int(rows[0][0])
-    signals = pa.table(
-        {
-            "recording_id": pa.array([recording_id], type=pa.int64()),
-            "signals": pa.ListArray.from_arrays(
-                pa.array([0, rec.signals.size], type=pa.int32()), pa.array(rec.signals.reshape(-1))
-            ),
-        }
-    )
-    _insert_arrow(conn, "recording_signals", signals)
-    starts = np.array([a for a, _ in item.runs], dtype=np.int64)
-    segment_ids = rec.segment_ids()
-    runs = pa.table(
-        {
-            "recording_id": np.full(len(item.runs), recording_id, dtype=np.int64),
-            "segment": segment_ids[starts].astype(np.int32) if starts.size else np.empty(0, np.int32),
-            "start_sample": starts.astype(np.int32),
-            "end_sample": np.array([b for _, b in item.runs], dtype=np.int32),
-            "label": _strings(rec.labels[starts].tolist() if starts.size else []),
-            "native_label": _strings(rec.native_labels[starts].tolist() if starts.size else []),
-        }
-    )
-    _insert_arrow(conn, "recording_runs", runs)
-    return recording_id
+def _insert_batch(
+    conn: duckdb.DuckDBPyConnection, dataset: str, items: Sequence[PreparedRecording], ids: Sequence[int]
+) -> None:
+    """Recordings, their signals and runs, and their windows: four bulk inserts for the whole batch."""
+    recs = [item.recording for item in items]
+    _insert_arrow(conn, "recordings", pa.table({
+        "id": pa.array(ids, type=pa.int64()),
+        "dataset": _strings([dataset] * len(recs)),
+        "key": _strings([r.key for r in recs]),
+        "subject": _strings([r.subject for r in recs]),
+        "session": _strings([r.session or None for r in recs]),
+        "device": _strings([r.device or None for r in recs]),
+        "placement": _strings([r.placement or None for r in recs]),
+        "native_rate_hz": pa.array([item.native_rate_hz for item in items], type=pa.float64()),
+        "native_n_samples": pa.array([item.native_n_samples for item in items], type=pa.int64()),
+        "rate_hz": pa.array([r.rate_hz for r in recs], type=pa.float64()),
+        "n_samples": pa.array([r.n_samples for r in recs], type=pa.int64()),
+        "duration_s": pa.array([r.duration_s for r in recs], type=pa.float64()),
+        "source_file": _strings([r.source_file or None for r in recs]),
+        "meta": _strings([json.dumps(r.meta) for r in recs]),
+    }))
+    _insert_arrow(conn, "recording_signals", pa.table({
+        "recording_id": pa.array(ids, type=pa.int64()),
+        "signals": _concat_lists([r.signals for r in recs]),
+    }))
+    run_starts = [np.array([a for a, _ in item.runs], dtype=np.int64) for item in items]
+    _insert_arrow(conn, "recording_runs", pa.table({
+        "recording_id": np.concatenate([np.full(len(s), rid, dtype=np.int64) for s, rid in zip(run_starts, ids)]),
+        "segment": np.concatenate([r.segment_ids()[s] for r, s in zip(recs, run_starts)]).astype(np.int32),
+        "start_sample": np.concatenate(run_starts).astype(np.int32),
+        "end_sample": np.array([b for item in items for _, b in item.runs], dtype=np.int32),
+        "label": _strings([v for r, s in zip(recs, run_starts) for v in r.labels[s].tolist()]),
+        "native_label": _strings([v for r, s in zip(recs, run_starts) for v in r.native_labels[s].tolist()]),
+    }))
+    windows = [item.windows for item in items]
+    counts = [len(w) for w in windows]
+    length = windows[0].signals.shape[1]
+    _insert_arrow(conn, "windows", pa.table({
+        "dataset": _strings([dataset] * sum(counts)),
+        "recording_id": np.repeat(np.asarray(ids, dtype=np.int64), counts),
+        "start_sample": np.concatenate([w.starts for w in windows]).astype(np.int32),
+        "length": np.full(sum(counts), length, dtype=np.int32),
+        "rate_hz": np.repeat([w.rate_hz for w in windows], counts).astype(np.float64),
+        "subject": _strings(np.repeat(np.array([r.subject for r in recs], dtype=object), counts).tolist()),
+        "placement": _strings(np.repeat(np.array([r.placement or None for r in recs], dtype=object), counts).tolist()),
+        "label": _strings(np.concatenate([w.labels for w in windows]).tolist()),
+        "native_label": _strings(np.concatenate([w.native_labels for w in windows]).tolist()),
+        "signals": _flat_signals(np.concatenate([w.signals for w in windows]), length * len(CHANNELS)),
+    }))
+
+
+def _batches(recordings: Sequence[PreparedRecording]) -> list[list[PreparedRecording]]:
+    """Consecutive groups of about ``FLUSH_WINDOWS`` windows each."""
+    batches: list[list[PreparedRecording]] = [[]]
+    size = 0
+    for item in recordings:
+        if size >= FLUSH_WINDOWS:
+            batches.append([])
+            size = 0
+        batches[-1].append(item)
+        size += len(item.windows)
+    return [b for b in batches if b]
 
 
 def write_dataset(
@@ -297,7 +285,7 @@ def write_dataset(
 ) -> None:
     """Replace everything stored for ``record.name`` with ``recordings``, inside the caller's transaction.
 
-    ``on_recording(i)`` is called after each recording is written (for progress). The
+    ``on_recording(n)`` is called with the number of recordings written so far. The
     caller owns the transaction, so a failure anywhere here leaves the previous rows intact.
     """
     check_not_referenced(conn, record.name, "replace")
@@ -324,19 +312,18 @@ def write_dataset(
         ],
     )
     pairs: dict[str, str] = {}
-    buffer = _WindowBuffer(record.name)
-    for i, item in enumerate(recordings):
-        rec = item.recording
-        for native, canonical in zip(rec.native_labels.tolist(), rec.labels.tolist()):
+    for item in recordings:
+        for native, canonical in zip(item.recording.native_labels.tolist(), item.recording.labels.tolist()):
             if native is not None and canonical is not None:
                 pairs.setdefault(str(native), str(canonical))
-        recording_id = _insert_recording(conn, record.name, item)
-        buffer.add(recording_id, rec, item.windows)
-        if buffer.size >= FLUSH_WINDOWS:
-            buffer.flush(conn)
+    ids = [int(r[0]) for r in conn.execute(
+        "SELECT nextval('recording_id_seq') FROM range(?)", [len(recordings)]).fetchall()]
+    done = 0
+    for batch in _batches(recordings):
+        _insert_batch(conn, record.name, batch, ids[done : done + len(batch)])
+        done += len(batch)
         if on_recording is not None:
-            on_recording(i + 1)
-    buffer.flush(conn)
+            on_recording(done)
     seed_activities(conn, set(pairs.values()))
     mapped = sorted(pairs.items())
     data = pa.table(

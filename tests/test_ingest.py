@@ -67,17 +67,17 @@ def test_failure_in_the_middle_of_the_write_leaves_the_store_as_before(
     ingest_source(store, settings, make_source(tmp_path, name="other"))
     ingest_source(store, settings, make_source(tmp_path))
     before = snapshot(store)
-    real_insert = dataset_store._insert_recording
+    real_insert = dataset_store._insert_batch
     calls = {"n": 0}
 
-    def failing_insert(conn, dataset, item):  # noqa: ANN001, ANN202 - same signature as the patched function
+    def failing_insert(conn, dataset, items, ids):  # noqa: ANN001, ANN202 - same signature as the patched function
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("disk full (injected)")
-        return real_insert(conn, dataset, item)
+        return real_insert(conn, dataset, items, ids)
 
-    monkeypatch.setattr(dataset_store, "_insert_recording", failing_insert)
-    monkeypatch.setattr(dataset_store, "FLUSH_WINDOWS", 5)
+    monkeypatch.setattr(dataset_store, "_insert_batch", failing_insert)
+    monkeypatch.setattr(dataset_store, "FLUSH_WINDOWS", 5)  # one recording (13 windows) per batch
     recordings = [make_recording(k, seconds=40) for k in "abcd"]
     with pytest.raises(RuntimeError, match="injected"):
         ingest_source(store, settings, make_source(tmp_path, recordings, content="v2"))

@@ -1,0 +1,39 @@
+"""Build the built-in sample (``lanhar_core/data/sample/*.npz``) from the real datasets.
+
+Reads three subjects of HAPT and of MotionSense with the project's own readers (so the
+sample gets exactly the canonical units and labels a full ingest gets), resamples them to
+20 Hz and writes the compressed sample files. Run from the repository root:
+
+    .venv/bin/python bench/build_sample.py [--data ../shared/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from lanhar_core.data import registry
+from lanhar_core.data.resample import resample_recording
+from lanhar_core.data.sample import SAMPLE_RATE_HZ, sample_dir, write_sample
+
+SUBJECTS = {"hapt": ("1", "2", "3"), "motionsense": ("1", "2", "3")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = Path(__file__).resolve().parents[2] / "shared" / "data"
+    parser.add_argument("--data", type=Path, default=default, help="folder holding hapt/ and motionsense/")
+    args = parser.parse_args()
+    out = sample_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    for name, subjects in SUBJECTS.items():
+        module = registry.get(name)
+        recordings = [resample_recording(r, SAMPLE_RATE_HZ) for r in module.read(args.data / name, subjects=subjects)]
+        path = out / f"{name}.npz"
+        write_sample(path, module.INFO, recordings, module.INFO.native_rate_hz or 0.0)
+        hours = sum(r.duration_s for r in recordings) / 3600
+        print(f"{path}: {len(recordings)} recordings, {hours:.2f} h, {path.stat().st_size / 1e6:.2f} MB")
+
+
+if __name__ == "__main__":
+    main()
