@@ -1,9 +1,195 @@
-"""`lanhar recognize` commands (owned by the recognize area; placeholder until it lands)."""
+"""`lanhar recognize FILE`, `lanhar export RUN`, `lanhar labels add|remove|list`.
+
+A model is named by a stage-2 run id (its ``recognizer`` artifact) or a recognizer
+directory; without one, the newest finished stage-2 run is used.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lanhar_core.cli.common import print_table, progress_bar, settings_from
+from lanhar_core.config import Settings
+from lanhar_core.data.types import CHANNELS, GRAVITY
+from lanhar_core.errors import DataFormatError, NotFoundError
+from lanhar_core.jobs import Progress
+from lanhar_core.models.recognizer import Recognizer
+from storage import runs
+from storage.db import Store
+
+_INPUT_FORMATS = ("csv", "parquet", "sensorlogger", "phyphox")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    sub.add_parser("recognize", help="(not yet available)")
+    rec = sub.add_parser("recognize", help="recognise activities in a recording file and print segments")
+    rec.add_argument("file", help="CSV/Parquet table or a phone-app export (Sensor Logger, phyphox)")
+    _model_argument(rec)
+    rec.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    rec.add_argument("--input-format", choices=_INPUT_FORMATS, help="default: from the file extension (.csv, .parquet)")
+    rec.add_argument("--rate", type=float, help="sampling rate in Hz (tables without a time column)")
+    rec.add_argument("--time-col", help="timestamp column of a table")
+    rec.add_argument("--time-unit", default="s", help="unit of --time-col: s, ms, us, ns")
+    rec.add_argument("--acc-cols", default="acc_x,acc_y,acc_z", help="accelerometer columns (default acc_x,acc_y,acc_z)")
+    rec.add_argument("--gyro-cols", default="gyro_x,gyro_y,gyro_z", help="gyroscope columns (default gyro_x,gyro_y,gyro_z)")
+    rec.add_argument("--acc-unit", default="m/s2", help="m/s2 or g")
+    rec.add_argument("--gyro-unit", default="rad/s", help="rad/s or deg/s")
+    rec.set_defaults(func=_recognize)
+
+    exp = sub.add_parser("export", help="write a self-contained deployment artifact of a stage-2 model")
+    exp.add_argument("run", help="stage-2 run id or recognizer directory")
+    exp.add_argument("--out", required=True, help="artifact directory to write")
+    exp.set_defaults(func=_export)
+
+    labels = sub.add_parser("labels", help="the activities a model recognises: add by description, remove, list")
+    commands = labels.add_subparsers(dest="labels_command", required=True)
+    add = commands.add_parser("add", help="add (or re-describe) an activity; no retraining")
+    add.add_argument("name")
+    add.add_argument("--description", action="append", required=True, help="a description of the activity (repeatable)")
+    _model_argument(add)
+    add.set_defaults(func=_labels_add)
+    remove = commands.add_parser("remove", help="remove an activity from a model's label set")
+    remove.add_argument("name")
+    _model_argument(remove)
+    remove.set_defaults(func=_labels_remove)
+    listing = commands.add_parser("list", help="a model's labels and their descriptions")
+    _model_argument(listing)
+    listing.set_defaults(func=_labels_list)
+
+
+def _model_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="stage-2 run id or recognizer directory (default: newest finished stage-2 run)")
+
+
+def model_dir(store: Store, model: str | None) -> Path:
+    """The recognizer directory named by a run id or a path (default: the newest finished stage-2 run)."""
+    if model and not model.isdigit():
+        return Path(model)
+    if model:
+        run_id = int(model)
+    else:
+        latest = runs.latest_run(store, "sensor")
+        if latest is None:
+            raise NotFoundError("no finished stage-2 run; train one with `lanhar train sensor` or pass --model PATH")
+        run_id = latest.id
+    found = runs.artifacts(store, run_id)
+    if "recognizer" not in found:
+        raise NotFoundError(f"run {run_id} has no recognizer; is it a finished `lanhar train sensor` run?")
+    return found["recognizer"]
+
+
+def _open(args: argparse.Namespace) -> tuple[Settings, Store, Path]:
+    settings = settings_from(args)
+    store = Store(settings.db_path)
+    return settings, store, model_dir(store, args.model)
+
+
+def _three(text: str, flag: str) -> tuple[str, str, str]:
+    parts = tuple(p.strip() for p in text.split(","))
+    if len(parts) != 3:
+        raise DataFormatError(f"{flag} needs three comma-separated column names (x,y,z), got {text!r}")
+    return parts  # type: ignore[return-value]
+
+
+def _import_options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
+    if fmt not in ("csv", "parquet"):
+        return {}
+    options: dict[str, Any] = {
+        "acc_columns": _three(args.acc_cols, "--acc-cols"),
+        "gyro_columns": _three(args.gyro_cols, "--gyro-cols"),
+        "acc_unit": args.acc_unit,
+        "gyro_unit": args.gyro_unit,
+    }
+    if args.time_col:
+        options.update(time_column=args.time_col, time_unit=args.time_unit)
+    elif args.rate:
+        options["rate_hz"] = args.rate
+    else:
+        raise DataFormatError("a table needs --time-col (timestamps) or --rate (Hz)")
+    return options
+
+
+def _recognize(args: argparse.Namespace) -> int:
+    from lanhar_core.data.ingest import import_source
+    from lanhar_core.models.streaming import recognize_recording, segments_frame
+
+    settings, _, directory = _open(args)
+    path = Path(args.file)
+    fmt = args.input_format or {".csv": "csv", ".parquet": "parquet"}.get(path.suffix.lower())
+    if fmt is None:
+        raise DataFormatError(f"cannot tell the format of {path.name}; pass --input-format ({', '.join(_INPUT_FORMATS)})")
+    recognizer = Recognizer.load(directory)
+    cfg = settings.sensor_encoder
+    source = import_source(settings, "recognize", path, fmt, **_import_options(args, fmt))
+    frames = []
+    with progress_bar("recognize") as callback:
+        for recording in source.read():
+            segments, _, _ = recognize_recording(
+                recognizer, recording, cfg.smooth_windows, cfg.min_segment_s, Progress(callback)
+            )
+            frame = segments_frame(segments)
+            frame.insert(0, "recording", recording.key)
+            frames.append(frame)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if args.format == "csv":
+        print(table.to_csv(index=False), end="")
+    elif args.format == "json":
+        print(json.dumps(table.to_dict(orient="records"), indent=2))
+    else:
+        print_table(list(table.columns), table.itertuples(index=False, name=None))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from lanhar_core.models.export import export_artifact, verify_export
+
+    settings = settings_from(args)
+    recognizer = Recognizer.load(model_dir(Store(settings.db_path), args.run))
+    out = export_artifact(recognizer, args.out)
+    pre = recognizer.preprocessing
+    rng = np.random.default_rng(0)
+    windows = rng.normal(0.0, 2.0, size=(64, pre.window_samples, len(CHANNELS))).astype(np.float32)
+    windows[:, :, 2] += GRAVITY
+    diffs = verify_export(out, recognizer, windows)
+    rows = [(p.name, p.stat().st_size) for p in sorted(out.iterdir()) if p.is_file()]
+    print_table(["file", "bytes"], rows)
+    print(f"artifact in {out}; exported model matches the in-memory one (max abs diff {max(diffs.values()):.2e})")
+    return 0
+
+
+def _text_encoder(settings: Settings, recognizer: Recognizer):
+    from lanhar_core.models.text_encoder import TextEncoder
+
+    ref = recognizer.text_encoder_ref or settings.text_encoder.path
+    return TextEncoder.load(ref or None)
+
+
+def _labels_add(args: argparse.Namespace) -> int:
+    settings, _, directory = _open(args)
+    recognizer = Recognizer.load(directory)
+    recognizer.add_label(args.name, args.description, _text_encoder(settings, recognizer))
+    recognizer.save(directory)
+    print(f"label {args.name!r} added to {directory}; labels: {', '.join(recognizer.label_names)}")
+    return 0
+
+
+def _labels_remove(args: argparse.Namespace) -> int:
+    _, _, directory = _open(args)
+    recognizer = Recognizer.load(directory)
+    recognizer.remove_label(args.name)
+    recognizer.save(directory)
+    print(f"label {args.name!r} removed; labels: {', '.join(recognizer.label_names)}")
+    return 0
+
+
+def _labels_list(args: argparse.Namespace) -> int:
+    _, _, directory = _open(args)
+    recognizer = Recognizer.load(directory)
+    rows = [(name, " | ".join(recognizer.descriptions.get(name, []))[:100]) for name in recognizer.label_names]
+    print_table(["label", "descriptions"], rows)
+    return 0
