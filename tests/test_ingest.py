@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lanhar_core.config import Settings, with_overrides
+from conftest import shared_dataset
 from data_fixtures import make_recording, make_source, snapshot
-from lanhar_core.data.ingest import IngestReport, import_source, ingest_source
+from lanhar_core.config import Settings, with_overrides
+from lanhar_core.data.ingest import IngestReport, import_source, ingest_dataset, ingest_source
 from lanhar_core.data.types import GRAVITY
 from lanhar_core.errors import (
     CancelledError,
@@ -245,3 +246,19 @@ def test_unknown_import_option_is_a_clear_error(settings: Settings, tmp_path: Pa
         import_source(settings, "mine", _csv(tmp_path, _table()), "csv", colour="red")
     with pytest.raises(DataFormatError, match="unknown import format"):
         import_source(settings, "mine", _csv(tmp_path, _table()), "xlsx")
+
+
+@pytest.mark.realdata
+def test_real_hapt_subject_ingests_label_pure_windows_in_canonical_units(store: Store, settings: Settings) -> None:
+    report = ingest_dataset(store, settings, "hapt", shared_dataset("hapt"), subjects=["1"])
+    assert report.recordings == 2 and set(report.windows_per_label) >= {"walk", "upstairs", "downstairs", "sit", "stand", "lie"}
+    rest = dataset_store.load_windows(store, labels=["sit", "stand", "lie"])
+    assert np.median(np.linalg.norm(rest.signals[..., :3], axis=-1)) == pytest.approx(GRAVITY, rel=0.05)
+    assert np.median(np.abs(rest.signals[..., 3:])) < 0.05
+    for rid in set(rest.recording_ids.tolist()):
+        recording = dataset_store.get_recording_signals(store, rid)
+        labels = np.full(len(recording.signals), None, dtype=object)
+        for run in recording.runs.itertuples():
+            labels[run.start_sample : run.end_sample] = run.label
+        for window in recording.windows.itertuples():
+            assert set(labels[window.start_sample : window.start_sample + window.length]) == {window.label}
