@@ -15,6 +15,7 @@ import streamlit as st
 from app.components.context import get_settings, get_store
 from app.components.errors import user_errors
 from app.components.filters import pick_one, pick_optional
+from app.components.jobs import show_job, start_job
 from app.components.plots import UNLABELED, imu_figure
 from app.components.review_actions import (
     ReviewAction,
@@ -24,6 +25,10 @@ from app.components.review_actions import (
     reject,
     undo_last,
 )
+from lanhar_core.jobs import Progress
+from lanhar_core.llm.registry import make_backend
+from lanhar_core.quality import factcheck
+from lanhar_core.quality.runs import default_embed, run_factcheck, run_flagging, run_regeneration
 from lanhar_core.signal.features import FEATURES, window_features
 from storage import datasets as data_store
 from storage import interpretations as interp_store
@@ -53,13 +58,13 @@ def collection_flags(store: Store, collection: str) -> pd.DataFrame:
     return flags[flags["collection"] == collection]
 
 
-def choose_rows(store: Store, collection: str, flags: pd.DataFrame) -> pd.DataFrame:
+def choose_rows(current: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
     """Filters above the list; returns the current interpretations that pass them."""
-    datasets = sorted(data_store.list_datasets(store)["name"])
+    rows = current.assign(label=current["label"].fillna(UNLABELED))
     c1, c2, c3, c4 = st.columns([2, 2, 3, 2])
-    dataset = pick_optional("Dataset", datasets, "review_dataset", c1)
-    rows = interp_store.current_window_interpretations(store, collection, dataset)
-    rows["label"] = rows["label"].fillna(UNLABELED)
+    dataset = pick_optional("Dataset", sorted(rows["dataset"].unique()), "review_dataset", c1)
+    if dataset is not None:
+        rows = rows[rows["dataset"] == dataset]
     label = pick_optional("Activity", sorted(rows["label"].unique()), "review_label", c2)
     show = c3.radio("Show", [SHOW_FLAGGED, SHOW_ALL], key="review_show", horizontal=True)
     status = pick_optional("Review status", list(interp_store.REVIEW_STATUSES), "review_status", c4)
@@ -102,8 +107,8 @@ def undo_bar(store: Store, reviewer: str) -> None:
             st.rerun()
 
 
-def signal_panel(window_id: int) -> None:
-    """The window's six channels and the feature record the text should agree with."""
+def signal_panel(window_id: int) -> dict[str, float]:
+    """The window's six channels and the feature record the text should agree with; returns the features."""
     window = data_store.get_window(get_store(), window_id)
     title = f"Window #{window.id} · {window.label or UNLABELED} · {window.dataset} subject {window.subject}"
     st.plotly_chart(imu_figure(window.signals, window.rate_hz, title=title, height=400), key="review_plot")
@@ -118,10 +123,13 @@ def signal_panel(window_id: int) -> None:
     )
     with st.expander("Computed features (what the prompt gave the model)"):
         st.dataframe(table, hide_index=True, height=300)
+    return values
 
 
-def interpretation_panel(store: Store, collection: str, interpretation_id: int, flags: pd.DataFrame, reviewer: str) -> None:
-    """The current text with its provenance, flags, actions, prompt and history."""
+def interpretation_panel(
+    store: Store, collection: str, interpretation_id: int, flags: pd.DataFrame, features: dict[str, float], reviewer: str
+) -> None:
+    """The current text with its provenance, flags, live fact check, actions, prompt and history."""
     item = interp_store.get_interpretation(store, interpretation_id)
     author = "rule-based writer (not an LLM)" if item.backend == "rules" else f"{item.backend} · {item.model}"
     st.markdown(f"**Version {item.version}** · {item.origin} by {author} · status **{item.review_status}**")
@@ -129,6 +137,7 @@ def interpretation_panel(store: Store, collection: str, interpretation_id: int, 
         st.warning(f"Marked invalid: {item.invalid_reason}")
     st.container(border=True).markdown(item.text.replace("\n", "  \n"))
     flag_details(store, item.id, item.window_id, flags)
+    live_fact_check(item.text, features)
     action_buttons(store, item, reviewer)
     with st.expander("Exact prompt"):
         st.caption(f"template {item.prompt_template} · version {item.prompt_version}")
@@ -155,8 +164,18 @@ def flag_details(store: Store, interpretation_id: int, window_id: int, flags: pd
         st.dataframe(checks[CONTRADICTION_COLUMNS], hide_index=True)
 
 
+def live_fact_check(text: str, features: dict[str, float]) -> None:
+    """The fact checker run now on the text shown (stored checks above may be about an older version)."""
+    found = factcheck.check(text, features, get_settings().quality.factcheck_rel_tol)
+    if not found:
+        st.caption("Fact check of this text: no claim contradicts the measured features.")
+        return
+    st.markdown(f"**Fact check of this text: {len(found)} contradiction(s)**")
+    st.dataframe(pd.DataFrame([vars(c) for c in found]), hide_index=True)
+
+
 def action_buttons(store: Store, item: interp_store.Interpretation, reviewer: str) -> None:
-    """Accept / reject / regenerate buttons and the edit form."""
+    """Accept / reject buttons and the edit form."""
     a, r = st.columns(2)
     with user_errors("The action failed"):
         if a.button("Accept", key="review_accept", icon=":material/check:", disabled=item.review_status == "accepted"):
@@ -165,12 +184,52 @@ def action_buttons(store: Store, item: interp_store.Interpretation, reviewer: st
         if r.button("Reject", key="review_reject", icon=":material/close:", disabled=item.review_status == "rejected"):
             reject(store, item, reviewer)
             st.rerun()
+    st.info(
+        "Regenerating this single interpretation needs a library call for one target "
+        "(lanhar_core.quality.runs has only dataset-wide runs). Use “Re-generate flagged” in the sidebar, "
+        "which revises this dataset's flagged texts with the configured backend."
+    )
     with st.form("review_edit_form"):
         text = st.text_area("Edit the text", value=item.text, height=220, key=f"review_edit_{item.id}")
         if st.form_submit_button("Save edit (accepted as a new version)"):
             with user_errors("The edit was not saved"):
                 edit(store, item, text, reviewer)
                 st.rerun()
+
+
+_QUALITY_JOB_KEY = "review_quality_job"
+
+
+def quality_runs(store: Store, collection: str, datasets: list[str]) -> None:
+    """Sidebar: flag, fact-check or re-generate one dataset of the collection as a background quality run."""
+    settings = get_settings()
+    with st.sidebar.expander("Quality runs", expanded=False):
+        dataset = pick_one("Dataset to process", datasets, "review_quality_dataset")
+        if dataset is None:
+            return
+        st.caption(f"Re-generation uses the configured backend: **{settings.llm.backend}**")
+        runs = {
+            "Flag outliers & contradictions": ("quality-flag", lambda p: run_flagging(
+                store, settings, collection, dataset, default_embed(store, settings), progress=p, job_id=p.job_id)),
+            "Fact-check": ("quality-factcheck", lambda p: run_factcheck(
+                store, settings, collection, dataset, progress=p, job_id=p.job_id)),
+            "Re-generate flagged": ("quality-regenerate", lambda p: regenerate_dataset(store, collection, dataset, p)),
+        }
+        for label, (kind, work) in runs.items():
+            if st.button(label, key=f"review_{kind}"):
+                with user_errors(f"{label} could not be started"):
+                    st.session_state[_QUALITY_JOB_KEY] = start_job(
+                        store, kind, {"collection": collection, "dataset": dataset}, work
+                    )
+        if _QUALITY_JOB_KEY in st.session_state:
+            show_job(store, st.session_state[_QUALITY_JOB_KEY])
+
+
+def regenerate_dataset(store: Store, collection: str, dataset: str, progress: Progress) -> None:
+    """Iterative re-generation of the dataset's flagged texts with the configured backend."""
+    settings = get_settings()
+    run_regeneration(store, settings, collection, dataset, make_backend(settings), default_embed(store, settings),
+                     progress=progress, job_id=progress.job_id)
 
 
 def main() -> None:
@@ -186,8 +245,10 @@ def main() -> None:
     reviewer = st.sidebar.text_input("Reviewer", value="reviewer", key="reviewer_name") or "reviewer"
     collection = pick_one("Collection", collections["collection"].tolist(), "review_collection", st.sidebar)
     st.sidebar.dataframe(collections.set_index("collection")[["windows", "valid_share", "accepted", "rejected"]])
+    current = interp_store.current_window_interpretations(store, collection)
+    quality_runs(store, collection, sorted(current["dataset"].unique()))
     flags = collection_flags(store, collection)
-    rows = choose_rows(store, collection, flags)
+    rows = choose_rows(current, flags)
     undo_bar(store, reviewer)
     if rows.empty:
         st.info("Nothing matches these filters. Flags come from `lanhar quality flag` / `lanhar quality regenerate`; "
@@ -196,9 +257,9 @@ def main() -> None:
     row = pick_row(rows, flags)
     left, right = st.columns([1, 1])
     with left:
-        signal_panel(int(row.name))
+        features = signal_panel(int(row.name))
     with right:
-        interpretation_panel(store, collection, int(row["interpretation_id"]), flags, reviewer)
+        interpretation_panel(store, collection, int(row["interpretation_id"]), flags, features, reviewer)
 
 
 main()

@@ -1,0 +1,220 @@
+"""The Streamlit app, driven headless with ``streamlit.testing.v1.AppTest``.
+
+One data directory is shared by the whole module: the app's first run ingests the built-in
+sample into it (what a fresh machine sees), then the fixture adds what the other pages
+need without training anything: ``rules`` interpretations of some windows, a quality flag,
+and an untrained recognizer registered as a finished stage-2 run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lanhar_core.config import load_settings
+from lanhar_core.interpret import interpret_windows
+from lanhar_core.llm.rules_backend import RulesBackend
+from lanhar_core.models.recognizer import Preprocessing, Recognizer
+from lanhar_core.models.sensor_encoder import create_sensor_encoder
+from lanhar_core.models.train_sensor import KIND as SENSOR_KIND
+from lanhar_core.models.train_sensor import RECOGNIZER_ARTIFACT
+from storage import datasets as data_store
+from storage import interpretations as interp_store
+from storage import quality as quality_store
+from storage import runs as run_store
+from storage.db import Store
+
+MAIN = Path(__file__).resolve().parents[1] / "app" / "main.py"
+PAGES = ("datasets", "review", "embeddings", "training", "recognize")
+TIMEOUT_S = 120
+DATASET = "sample_hapt"
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(str(MAIN), default_timeout=TIMEOUT_S)
+
+
+def _page(name: str) -> AppTest:
+    return _app().switch_page(f"../pages/{name}.py").run()
+
+
+def _no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def _register_recognizer(store: Store, home: Path) -> None:
+    """An untrained recognizer saved like stage 2 saves one: enough to drive the page."""
+    settings = load_settings(home)
+    encoder = create_sensor_encoder(settings.sensor_encoder.preset, 16, settings.data.window_samples)
+    recognizer = Recognizer(encoder, Preprocessing.from_settings(settings), temperature=0.1)
+    rng = np.random.default_rng(0)
+    for name in ("walk", "sit"):
+        recognizer.set_label(name, rng.normal(size=16), [f"{name} description"])
+    directory = recognizer.save(home / "models" / "test-recognizer")
+    run_id = run_store.create_run(store, SENSOR_KIND, {}, 0, {"sources": [DATASET]}, "test")
+    run_store.add_artifact(store, run_id, RECOGNIZER_ARTIFACT, directory)
+    run_store.finish_run(store, run_id, "finished", 0.0)
+
+
+def _add_review_data(store: Store, home: Path) -> None:
+    interpret_windows(store, load_settings(home), DATASET, RulesBackend(), limit=40)
+    collection = interp_store.list_collections(store)["collection"].iloc[0]
+    current = interp_store.current_window_interpretations(store, collection).head(2)
+    run_id = quality_store.create_run(store, "flag", collection, DATASET, {})
+    quality_store.add_flags(
+        store,
+        run_id,
+        0,
+        [
+            quality_store.FlagRow(int(r.interpretation_id), int(r.window_id), str(r.label), 0, 0.9, 0.4, i + 1, "outlier")
+            for i, r in enumerate(current.itertuples())
+        ],
+    )
+    quality_store.finish_run(store, run_id, "finished")
+
+
+@pytest.fixture(scope="module")
+def app_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, AppTest]]:
+    """A data directory filled by the app's first run (the sample) plus review and recognition data."""
+    home = tmp_path_factory.mktemp("app") / "lanhar_home"
+    previous = os.environ.get("LANHAR_HOME")
+    os.environ["LANHAR_HOME"] = str(home)
+    try:
+        first = _app().run()
+        store = Store(load_settings(home).db_path)
+        _add_review_data(store, home)
+        _register_recognizer(store, home)
+        yield home, first
+    finally:
+        if previous is None:
+            os.environ.pop("LANHAR_HOME", None)
+        else:
+            os.environ["LANHAR_HOME"] = previous
+
+
+@pytest.fixture
+def store(app_home: tuple[Path, AppTest]) -> Store:
+    return Store(load_settings(app_home[0]).db_path)
+
+
+def test_first_run_ingests_the_sample(app_home: tuple[Path, AppTest], store: Store) -> None:
+    _, first = app_home
+    _no_exception(first)
+    assert first.title[0].value == "Datasets"
+    assert {"sample_hapt", "sample_motionsense"} <= set(data_store.list_datasets(store)["name"])
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_each_page_renders(app_home: tuple[Path, AppTest], page: str) -> None:
+    at = _page(page)
+    _no_exception(at)
+    assert at.title and not at.error
+
+
+def _plot_title(at: AppTest, key: str) -> str:
+    chart = next(e for e in at.get("plotly_chart") if key in e.proto.id)
+    return json.loads(chart.proto.spec)["layout"]["title"]["text"]
+
+
+def test_activity_filter_changes_windows_and_plot(app_home: tuple[Path, AppTest]) -> None:
+    at = _page("datasets")
+    at.selectbox(key="viewer_dataset").select(DATASET).run()
+    titles = {}
+    for label in ("sit", "walk"):
+        at.selectbox(key="viewer_label").select(label).run()
+        _no_exception(at)
+        options = at.selectbox(key="viewer_window").options
+        assert options and all(f" {label} " in o for o in options)
+        titles[label] = _plot_title(at, "window_plot")
+        assert f" {label} " in titles[label]
+    assert titles["sit"] != titles["walk"]
+
+
+def _review_all(at: AppTest) -> AppTest:
+    return at.radio(key="review_show").set_value("All").run()
+
+
+def _shown_interpretation(at: AppTest, store: Store) -> interp_store.Interpretation:
+    collection = at.selectbox(key="review_collection").value
+    window_id = at.selectbox(key="review_window").value
+    rows = interp_store.current_window_interpretations(store, collection)
+    row = rows[rows["window_id"] == window_id].iloc[0]
+    return interp_store.get_interpretation(store, int(row["interpretation_id"]))
+
+
+def test_flagged_filter_lists_only_flagged_windows(app_home: tuple[Path, AppTest], store: Store) -> None:
+    at = _page("review")
+    flagged = set(quality_store.flags(store)["window_id"].astype(int))
+    assert set(at.selectbox(key="review_window").options) and all("flagged" in o for o in at.selectbox(key="review_window").options)
+    assert len(at.selectbox(key="review_window").options) == len(flagged)
+    _review_all(at)
+    assert len(at.selectbox(key="review_window").options) > len(flagged)
+
+
+def test_accept_then_undo_restores_review_status(app_home: tuple[Path, AppTest], store: Store) -> None:
+    at = _review_all(_page("review"))
+    before = _shown_interpretation(at, store)
+    assert before.review_status == "unreviewed"
+    at.button(key="review_accept").click().run()
+    _no_exception(at)
+    assert interp_store.get_interpretation(store, before.id).review_status == "accepted"
+    at.button(key="review_undo").click().run()
+    _no_exception(at)
+    assert interp_store.get_interpretation(store, before.id).review_status == "unreviewed"
+
+
+def test_edit_then_undo_gives_current_back(app_home: tuple[Path, AppTest], store: Store) -> None:
+    at = _review_all(_page("review"))
+    at.selectbox(key="review_window").select_index(1).run()
+    original = _shown_interpretation(at, store)
+    at.text_area(key=f"review_edit_{original.id}").set_value("1. Strength: corrected by a reviewer.")
+    at.button(key="FormSubmitter:review_edit_form-Save edit (accepted as a new version)").click().run()
+    _no_exception(at)
+    edited = _shown_interpretation(at, store)
+    assert (edited.origin, edited.review_status, edited.text) == ("edited", "accepted", "1. Strength: corrected by a reviewer.")
+    at.button(key="review_undo").click().run()
+    _no_exception(at)
+    assert _shown_interpretation(at, store).id == original.id
+    assert interp_store.get_interpretation(store, edited.id).review_status == "rejected"
+
+
+def _phone_csv(rate_hz: float = 50.0, seconds: float = 30.0) -> bytes:
+    t = np.arange(int(rate_hz * seconds)) / rate_hz
+    table = pd.DataFrame(
+        {"time": t, "ax": 0.1 * np.sin(t), "ay": 0.0, "az": 9.81 + 2 * np.sin(2 * np.pi * 1.8 * t),
+         "gx": 0.4 * np.sin(2 * np.pi * 1.8 * t), "gy": 0.0, "gz": 0.0}
+    )
+    return table.to_csv(index=False).encode()
+
+
+def _upload_generic(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.radio(key="recognize_format").set_value("Generic CSV / Parquet").run()
+    at.file_uploader(key="recognize_upload").set_value((name, data, "text/csv")).run()
+    return at
+
+
+def test_recognize_upload_gives_segments(app_home: tuple[Path, AppTest]) -> None:
+    at = _upload_generic(_page("recognize"), "walk.csv", _phone_csv())
+    next(s for s in at.selectbox if s.label == "timestamp column").select("time")
+    at.button(key="FormSubmitter:mapping_form-Import").click().run()
+    _no_exception(at)
+    assert not at.error
+    segments = at.dataframe[0].value
+    assert list(segments.columns[:3]) == ["start (s)", "end (s)", "activity"] and len(segments) >= 1
+
+
+def test_recognize_bad_upload_shows_the_library_error(app_home: tuple[Path, AppTest], store: Store) -> None:
+    windows_before = int(data_store.window_counts(store)["n"].sum())
+    bad = _phone_csv().replace(b"9.81", b"nan", 1).replace(b",0.0,", b",,", 3)
+    at = _upload_generic(_page("recognize"), "bad.csv", bad)
+    at.button(key="FormSubmitter:mapping_form-Import").click().run()
+    _no_exception(at)
+    assert at.error and "bad.csv" in at.error[0].value
+    assert int(data_store.window_counts(store)["n"].sum()) == windows_before
