@@ -32,6 +32,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from lanhar_core.config import Settings
 from lanhar_core.errors import BackendError, ConfigError, UnknownDatasetError
 from lanhar_core.jobs import Progress
@@ -192,6 +194,7 @@ class _Runner:
         self.report.failed += len(targets) - done
         self.report.errors.extend(first_errors[: max(0, 5 - len(self.report.errors))])
         progress.advance(len(targets), f"{self.report.done} done, {self.report.valid} valid")
+        progress.check_cancelled()
         if first_errors and done == 0:
             raise BackendError(
                 f"the {self.backend.name} backend failed on every prompt of a batch ({first_errors[0]}); "
@@ -248,6 +251,25 @@ def dataset_candidates(store: Store, dataset: str) -> tuple[list[str], list[str]
     return displays, forbidden_terms([*names, *displays])
 
 
+def balanced_window_ids(store: Store, dataset: str, per_label: int) -> list[int]:
+    """Up to ``per_label`` windows of each labelled activity of ``dataset``, spread evenly over its windows.
+
+    For runs that cannot afford every window (a slow local model, a paid API): the subset
+    still covers every activity and every part of the recordings, not just the first ones.
+    """
+    if per_label < 1:
+        raise ConfigError(f"windows per label must be at least 1, got {per_label}")
+    by_label: dict[str, list[int]] = {}
+    for window_id, label in store_it.window_labels(store, dataset):
+        if label is not None:
+            by_label.setdefault(label, []).append(window_id)
+    chosen: list[int] = []
+    for ids in by_label.values():
+        picks = np.unique(np.linspace(0, len(ids) - 1, num=min(per_label, len(ids))).round().astype(int))
+        chosen.extend(ids[i] for i in picks)
+    return sorted(chosen)
+
+
 def interpret_windows(
     store: Store,
     settings: Settings,
@@ -259,7 +281,7 @@ def interpret_windows(
     progress: Progress | None = None,
     window_ids: Sequence[int] | None = None,
 ) -> InterpretReport:
-    """Interpret the windows of ``dataset`` (the first ``limit`` by id, or exactly ``window_ids``).
+    """Interpret the windows of ``dataset`` (all, or ``window_ids``; at most the first ``limit``).
 
     Windows that already have a version in ``collection`` are skipped, so re-running the
     same command resumes an interrupted run. Raises ``BackendError`` when a whole batch
@@ -272,7 +294,10 @@ def interpret_windows(
     report = InterpretReport(collection, backend.name, backend.model)
     started = time.monotonic()
     candidates, forbidden = dataset_candidates(store, dataset)
-    considered = store_it.dataset_window_ids(store, dataset, limit) if window_ids is None else [int(i) for i in window_ids]
+    if window_ids is None:
+        considered = store_it.dataset_window_ids(store, dataset, limit)
+    else:
+        considered = [int(i) for i in window_ids][:limit]
     already = store_it.interpreted_window_ids(store, collection, dataset)
     pending = [w for w in considered if w not in already]
     report.total = len(considered)

@@ -467,6 +467,13 @@ def dataset_window_ids(store: Store, dataset: str, limit: int | None = None) -> 
         return [int(r[0]) for r in conn.execute(sql, args).fetchall()]
 
 
+def window_labels(store: Store, dataset: str) -> list[tuple[int, str | None]]:
+    """(window id, canonical label) of every window of ``dataset`` in id order, for choosing subsets."""
+    with store.connect(read_only=False) as conn:
+        rows = conn.execute("SELECT id, label FROM windows WHERE dataset = ? ORDER BY id", [dataset]).fetchall()
+    return [(int(i), label) for i, label in rows]
+
+
 def interpreted_window_ids(store: Store, collection: str, dataset: str | None = None) -> set[int]:
     """Windows (of ``dataset``) with at least one version in ``collection``: what a resumed run skips."""
     sql = "SELECT DISTINCT i.window_id FROM interpretations i"

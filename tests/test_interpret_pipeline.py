@@ -11,7 +11,7 @@ import pytest
 from lanhar_core.cli import main
 from lanhar_core.config import Settings, with_overrides
 from lanhar_core.errors import BackendUnavailableError, CancelledError, ConfigError, UnknownDatasetError
-from lanhar_core.interpret import interpret_labels, interpret_windows
+from lanhar_core.interpret import balanced_window_ids, interpret_labels, interpret_windows
 from lanhar_core.jobs import Progress, tracked_job
 from lanhar_core.llm import local_backend
 from lanhar_core.llm.registry import make_backend
@@ -158,3 +158,16 @@ def test_export_import_reattaches_by_position(settings: Settings, store: Store, 
     record = it.get_interpretation(other, int(after["interpretation_id"].iloc[0]))
     assert record.prompt_messages == it.get_interpretation(store, int(before["interpretation_id"].iloc[0])).prompt_messages
     assert len(it.current_label_interpretations(other, "rules:rules-v1")) == 2
+
+
+def test_balanced_subset_and_cli_export(home: Path, store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ids = add_toy_dataset(store, n_windows=8)
+    chosen = balanced_window_ids(store, "toy", per_label=2)
+    assert chosen == sorted([ids[0], ids[6], ids[1], ids[7]])
+    with pytest.raises(ConfigError):
+        balanced_window_ids(store, "toy", per_label=0)
+    assert main(["--home", str(home), "interpret", "windows", "--dataset", "toy", "--backend", "rules", "--per-label", "2"]) == 0
+    assert len(it.current_window_interpretations(store, "rules:rules-v1")) == 4
+    out_file = tmp_path / "out.jsonl.gz"
+    assert main(["--home", str(home), "interpret", "export", "--collection", "rules:rules-v1", "--datasets", "toy", str(out_file)]) == 0
+    assert "wrote 4 versions" in capsys.readouterr().out and out_file.exists()

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from lanhar_core.cli.common import print_table, progress_bar, settings_from
-from lanhar_core.interpret import VARIANTS, InterpretReport, interpret_labels, interpret_windows
+from lanhar_core.interpret import VARIANTS, InterpretReport, balanced_window_ids, interpret_labels, interpret_windows
 from lanhar_core.jobs import tracked_job
 from lanhar_core.llm.registry import BACKENDS, make_backend
+from lanhar_core.sample_interpretations import export_collection
 from storage import interpretations as store_it
 from storage.db import Store
 
@@ -41,13 +43,14 @@ def _windows(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     store = Store(settings.db_path)
     backend = make_backend(settings, args.backend)
-    params = {"dataset": args.dataset, "backend": backend.name, "model": backend.model,
-              "limit": args.limit, "collection": args.collection, "variant": args.variant}
+    params = {"dataset": args.dataset, "backend": backend.name, "model": backend.model, "limit": args.limit,
+              "per_label": args.per_label, "collection": args.collection, "variant": args.variant}
+    window_ids = balanced_window_ids(store, args.dataset, args.per_label) if args.per_label else None
     with progress_bar(f"interpret {args.dataset} ({backend.name})") as callback:
         with tracked_job(store, "interpret_windows", params, callback) as progress:
             report = interpret_windows(
                 store, settings, args.dataset, backend, collection=args.collection,
-                limit=args.limit, variant=args.variant, progress=progress,
+                limit=args.limit, variant=args.variant, progress=progress, window_ids=window_ids,
             )
     _print_report(report, "windows")
     return 0
@@ -113,6 +116,14 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    store = Store(settings_from(args).db_path)
+    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()] if args.datasets else None
+    n = export_collection(store, args.collection, Path(args.path), datasets)
+    print(f"wrote {n} versions of {args.collection} to {args.path}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("interpret", help="write, list and inspect semantic interpretations")
     area = parser.add_subparsers(dest="interpret_command", required=True)
@@ -122,6 +133,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     windows.add_argument("--dataset", required=True, help="dataset name in the store")
     windows.add_argument("--backend", choices=list(BACKENDS), help=backend_help)
     windows.add_argument("--limit", type=int, help="only the first N windows of the dataset (by id)")
+    windows.add_argument("--per-label", type=int, help="only N windows per activity, spread over the dataset (a balanced subset)")
     windows.add_argument("--collection", help="collection name (default: <backend>:<model>)")
     windows.add_argument("--variant", choices=VARIANTS, default="full", help="prompt variant (simple: the paper's w/o IGP ablation)")
     windows.set_defaults(func=_windows)
@@ -139,3 +151,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     listing = area.add_parser("list", help="collections with counts and valid share")
     listing.set_defaults(func=_list)
+
+    export = area.add_parser("export", help="write a collection's generated versions, with prompts, to a .jsonl.gz file")
+    export.add_argument("--collection", required=True)
+    export.add_argument("--datasets", help="comma-separated datasets whose windows to include (default: all)")
+    export.add_argument("path", help="output file (.jsonl.gz)")
+    export.set_defaults(func=_export)
