@@ -1,0 +1,401 @@
+"""Stage 1: fine-tune the text encoder on window interpretations and label descriptions.
+
+``train_text_encoder`` reads the texts from the store and trains; ``fit_text_encoder`` does
+the training on texts already in memory (``Stage1Data``). A step embeds ``batch_size``
+window interpretations drawn from ``labels_per_batch`` labels plus, for each of those
+labels, two of its descriptions, and minimises
+L = align + alpha * (Ca1 + Ca2 + Ca3) + beta * re (``lanhar_core.models.losses``).
+
+Sampling is balanced per class (``per_class`` windows per label and epoch) so that a
+frequent label does not dominate and every batch holds several labels (the alignment and
+category losses need negatives). Each epoch ends with a checkpoint (weights, optimizer,
+step, RNG) and a validation pass: zero-shot accuracy of the window interpretations of
+held-out subjects against the label embeddings (mean of the label's descriptions). Before
+the first epoch the same validation gives the untrained encoder's accuracy (epoch 0).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import f1_score
+
+from lanhar_core.config import Settings, TextEncoderSettings, with_overrides
+from lanhar_core.errors import ConfigError, NotFoundError
+from lanhar_core.jobs import Progress
+from lanhar_core.models import losses
+from lanhar_core.models.checkpoint import CHECKPOINT_FILE, RunResult, RunTracker, load_checkpoint, save_checkpoint
+from lanhar_core.models.recognizer import label_embedding
+from lanhar_core.models.text_decoder import TextDecoder
+from lanhar_core.models.text_encoder import TextEncoder
+from lanhar_core.vocab import category_of
+from storage import runs as run_store
+from storage.db import Store
+
+KIND = "text"
+ENCODER_ARTIFACT = "text_encoder"
+
+
+@dataclass
+class Stage1Data:
+    """Stage-1 training texts, aligned by row; ``subjects`` drive the held-out split.
+
+    ``descriptions`` maps each label to its descriptions; ``categories`` each label to its
+    category (``None``: no category, left out of Ca1/Ca2). ``selection`` says where the
+    texts came from and is stored with the run so that it can be resumed.
+    """
+
+    texts: list[str]
+    labels: list[str]
+    subjects: list[str]
+    descriptions: dict[str, list[str]]
+    categories: dict[str, str | None]
+    selection: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not len(self.texts) == len(self.labels) == len(self.subjects):
+            raise ConfigError(
+                f"stage-1 data rows disagree: {len(self.texts)} texts, {len(self.labels)} labels, {len(self.subjects)} subjects"
+            )
+        missing = sorted(set(self.labels) - {k for k, v in self.descriptions.items() if v})
+        if missing:
+            raise ConfigError(
+                f"label(s) {missing} have window interpretations but no description; "
+                "generate label descriptions for them (lanhar interpret labels) first"
+            )
+
+
+@dataclass(frozen=True)
+class Batch:
+    window_texts: list[str]
+    window_labels: list[str]
+    desc_texts: list[str]
+    desc_labels: list[str]
+
+
+def subject_split(subjects: Sequence[str], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks (train, validation) holding out ``fraction`` of the subjects (at least one).
+
+    With a single subject there is nothing to hold out by person, so windows are split at
+    random instead (the validation number is then optimistic).
+    """
+    subjects = np.asarray(subjects, dtype=object)
+    rng = np.random.default_rng(seed)
+    unique = np.array(sorted(set(subjects.tolist())), dtype=object)
+    if len(unique) < 2:
+        val = rng.random(len(subjects)) < fraction
+    else:
+        n_val = min(len(unique) - 1, max(1, round(fraction * len(unique))))
+        val = np.isin(subjects, rng.choice(unique, size=n_val, replace=False))
+    return ~val, val
+
+
+class BalancedSampler:
+    """Batches with ``per_class`` windows per label and epoch, ``labels_per_batch`` labels each.
+
+    Deterministic in (seed, epoch), so a resumed run draws the batches it would have drawn.
+    """
+
+    def __init__(self, data: Stage1Data, indices: np.ndarray, cfg: TextEncoderSettings) -> None:
+        self.data = data
+        self.cfg = cfg
+        labels = np.asarray(data.labels, dtype=object)[indices]
+        self.pools = {label: indices[labels == label] for label in sorted(set(labels.tolist()))}
+        if len(self.pools) < 2:
+            raise ConfigError(f"stage 1 needs windows of at least two labels, got {sorted(self.pools)}")
+        self.labels_per_batch = min(cfg.labels_per_batch, len(self.pools))
+        self.per_label = max(1, cfg.batch_size // self.labels_per_batch)
+
+    def steps_per_epoch(self) -> int:
+        return max(1, (self.cfg.per_class * len(self.pools)) // (self.per_label * self.labels_per_batch))
+
+    def epoch(self, epoch: int) -> list[Batch]:
+        rng = np.random.default_rng([self.cfg.seed, epoch])
+        queues = {
+            label: list(rng.choice(pool, size=self.cfg.per_class, replace=len(pool) < self.cfg.per_class))
+            for label, pool in self.pools.items()
+        }
+        batches = []
+        for _ in range(self.steps_per_epoch()):
+            names = list(queues)
+            remaining = np.array([len(queues[n]) for n in names], dtype=float) + 1e-9
+            chosen = rng.choice(len(names), size=self.labels_per_batch, replace=False, p=remaining / remaining.sum())
+            rows: list[int] = []
+            for c in chosen:
+                queue = queues[names[c]]
+                take = queue[: self.per_label] or list(rng.choice(self.pools[names[c]], size=self.per_label))
+                del queue[: self.per_label]
+                rows.extend(int(r) for r in take)
+            batches.append(self._batch(rows, [names[c] for c in chosen], rng))
+        return batches
+
+    def _batch(self, rows: list[int], labels: list[str], rng: np.random.Generator) -> Batch:
+        per_label = 2 if self.cfg.multidesc else 1
+        desc_texts, desc_labels = [], []
+        for label in labels:
+            options = self.data.descriptions[label]
+            picks = rng.choice(len(options), size=min(per_label, len(options)), replace=False)
+            desc_texts.extend(options[int(i)] for i in picks)
+            desc_labels.extend([label] * len(picks))
+        return Batch(
+            window_texts=[self.data.texts[r] for r in rows],
+            window_labels=[self.data.labels[r] for r in rows],
+            desc_texts=desc_texts,
+            desc_labels=desc_labels,
+        )
+
+
+def loss_weights(cfg: TextEncoderSettings) -> losses.LossWeights:
+    return losses.LossWeights(
+        alpha=cfg.alpha, beta=cfg.beta, align=cfg.align, category=cfg.category, multidesc=cfg.multidesc, recon=cfg.recon
+    )
+
+
+def compute_terms(
+    encoder: TextEncoder,
+    decoder: TextDecoder | None,
+    batch: Batch,
+    label_ids: dict[str, int],
+    category_ids: dict[str, int],
+    weights: losses.LossWeights,
+    recon_length: int,
+) -> dict[str, torch.Tensor]:
+    """The switched-on loss terms of one batch (keys align, ca1, ca2, ca3, re)."""
+    z = encoder(batch.window_texts)
+    h = encoder(batch.desc_texts)
+    z_labels = torch.tensor([label_ids[x] for x in batch.window_labels])
+    h_labels = torch.tensor([label_ids[x] for x in batch.desc_labels])
+    terms: dict[str, torch.Tensor] = {}
+    if weights.align:
+        terms["align"] = losses.align_loss(z, h, z_labels, h_labels, encoder.clamped_logit_scale())
+    if weights.category:
+        terms["ca1"] = losses.category_loss(h, torch.tensor([category_ids[x] for x in batch.desc_labels]))
+        terms["ca2"] = losses.category_loss(z, torch.tensor([category_ids[x] for x in batch.window_labels]))
+    if weights.multidesc:
+        terms["ca3"] = losses.multi_description_loss(h, h_labels)
+    if weights.recon and decoder is not None:
+        targets = encoder.token_ids(batch.window_texts + batch.desc_texts, recon_length)
+        logits = decoder(torch.cat([z, h]), targets)
+        terms["re"] = losses.reconstruction_loss(logits, decoder.loss_targets(targets), encoder.pad_token_id)
+    return terms
+
+
+def train_step(
+    encoder: TextEncoder,
+    decoder: TextDecoder | None,
+    optimizer: torch.optim.Optimizer,
+    batch: Batch,
+    label_ids: dict[str, int],
+    category_ids: dict[str, int],
+    cfg: TextEncoderSettings,
+) -> dict[str, float]:
+    """One optimisation step; returns the loss terms and their total as floats."""
+    weights = loss_weights(cfg)
+    terms = compute_terms(encoder, decoder, batch, label_ids, category_ids, weights, cfg.recon_length)
+    total = losses.total_loss(terms, weights)
+    optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+    optimizer.step()
+    return {**{k: float(v.detach()) for k, v in terms.items()}, "total": float(total.detach())}
+
+
+def evaluate(encoder: TextEncoder, texts: list[str], labels: list[str], descriptions: dict[str, list[str]], batch_size: int) -> dict[str, Any]:
+    """Zero-shot accuracy and weighted F1 of interpretation -> nearest label embedding."""
+    if not texts:
+        return {}
+    names = sorted(descriptions)
+    matrix = np.stack([label_embedding(descriptions[name], encoder) for name in names])
+    predicted = [names[i] for i in (encoder.encode(texts, batch_size=batch_size) @ matrix.T).argmax(axis=1)]
+    truth = np.asarray(labels, dtype=object)
+    return {
+        "val_accuracy": float((np.asarray(predicted, dtype=object) == truth).mean()),
+        "val_f1": float(f1_score(truth, predicted, average="weighted", zero_division=0)),
+        "val_n": len(texts),
+    }
+
+
+def _validation_rows(data: Stage1Data, mask: np.ndarray, cfg: TextEncoderSettings) -> np.ndarray:
+    rng = np.random.default_rng([cfg.seed, 1])
+    labels = np.asarray(data.labels, dtype=object)
+    rows = [
+        np.sort(rng.permutation(np.flatnonzero(mask & (labels == label)))[: cfg.val_per_class])
+        for label in sorted(set(labels[mask].tolist()))
+    ]
+    return np.concatenate(rows) if rows else np.zeros(0, dtype=int)
+
+
+def _check_config(cfg: TextEncoderSettings) -> None:
+    if not (cfg.align or cfg.category or cfg.multidesc or cfg.recon):
+        raise ConfigError("every stage-1 loss term is switched off; enable at least one of align, category, multidesc, recon")
+    if cfg.epochs < 1 or cfg.batch_size < 2 or cfg.per_class < 1:
+        raise ConfigError(
+            f"text_encoder.epochs, batch_size and per_class must be at least 1, 2, 1; got {cfg.epochs}, {cfg.batch_size}, {cfg.per_class}"
+        )
+    if not 0 < cfg.val_fraction < 1:
+        raise ConfigError(f"text_encoder.val_fraction must be between 0 and 1, got {cfg.val_fraction}")
+
+
+def _optimizer(encoder: TextEncoder, decoder: TextDecoder | None, cfg: TextEncoderSettings) -> torch.optim.AdamW:
+    """AdamW; the pre-trained encoder at ``lr``, the fresh parts (decoder, temperature) at ``head_lr``."""
+    body = [p for p in encoder.model.parameters() if p.requires_grad]
+    head = [encoder.logit_scale] + (list(decoder.parameters()) if decoder is not None else [])
+    groups = [{"params": body, "lr": cfg.lr}, {"params": head, "lr": cfg.head_lr}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], weight_decay=cfg.weight_decay)
+
+
+def fit_text_encoder(
+    store: Store,
+    settings: Settings,
+    data: Stage1Data,
+    overrides: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    resume_run_id: int | None = None,
+) -> RunResult:
+    """Train on ``data`` as a recorded run; with ``resume_run_id``, continue that run's last checkpoint.
+
+    A resumed run uses the configuration stored with it (``overrides`` are ignored). The
+    fine-tuned encoder is saved under ``models_dir/runs/<run id>/text_encoder`` (artifact
+    ``text_encoder``) and can be loaded with ``TextEncoder.load``.
+    """
+    progress = progress or Progress()
+    if resume_run_id is not None:
+        stored = run_store.get_run(store, resume_run_id).config
+        cfg = TextEncoderSettings(**{k: v for k, v in stored.items() if k in {f.name for f in dataclasses.fields(TextEncoderSettings)}})
+    else:
+        cfg = with_overrides(settings, "text_encoder", **(overrides or {})).text_encoder
+    _check_config(cfg)
+    torch.manual_seed(cfg.seed)
+    train_mask, val_mask = subject_split(data.subjects, cfg.val_fraction, cfg.seed)
+    sampler = BalancedSampler(data, np.flatnonzero(train_mask), cfg)
+    val_rows = _validation_rows(data, val_mask, cfg)
+    val_texts = [data.texts[i] for i in val_rows]
+    val_labels = [data.labels[i] for i in val_rows]
+    label_ids = {label: i for i, label in enumerate(sorted(data.descriptions))}
+    category_names = sorted({c for c in data.categories.values() if c})
+    category_ids = {
+        label: category_names.index(data.categories[label]) if data.categories.get(label) else -1 for label in label_ids
+    }
+
+    encoder = TextEncoder.load(cfg.path or None, max_length=cfg.max_length, chunk_stride=cfg.chunk_stride, tau=cfg.tau)
+    encoder.freeze_lower_layers(cfg.freeze_layers)
+    decoder = (
+        TextDecoder(encoder.vocab_size, encoder.dim, encoder.pad_token_id, cfg.decoder_layers, max_length=cfg.recon_length)
+        if cfg.recon
+        else None
+    )
+    modules = {"encoder": encoder} | ({"decoder": decoder} if decoder is not None else {})
+    optimizer = _optimizer(encoder, decoder, cfg)
+    selection = {
+        **data.selection,
+        "train_windows": int(train_mask.sum()),
+        "val_windows": len(val_rows),
+        "val_subjects": sorted(set(np.asarray(data.subjects, dtype=object)[val_mask].tolist())),
+    }
+    steps_per_epoch = sampler.steps_per_epoch()
+    with RunTracker(store, KIND, dataclasses.asdict(cfg), cfg.seed, selection, resume_run_id=resume_run_id) as run:
+        run_dir = settings.models_dir / "runs" / str(run.run_id)
+        checkpoint = run_dir / CHECKPOINT_FILE
+        first_epoch, step = 1, 0
+        if resume_run_id is not None and checkpoint.exists():
+            state = load_checkpoint(checkpoint, modules, optimizer)
+            first_epoch, step = state.epoch + 1, state.step
+        elif resume_run_id is None:
+            progress.update(0, cfg.epochs * steps_per_epoch, "validating the untrained encoder")
+            run.record_epoch(0, 0, {}, evaluate(encoder, val_texts, val_labels, data.descriptions, cfg.encode_batch_size))
+        progress.update(step, cfg.epochs * steps_per_epoch, f"epoch {first_epoch}/{cfg.epochs}")
+        for epoch in range(first_epoch, cfg.epochs + 1):
+            encoder.train()
+            sums: dict[str, float] = {}
+            for batch in sampler.epoch(epoch):
+                progress.check_cancelled()
+                values = train_step(encoder, decoder, optimizer, batch, label_ids, category_ids, cfg)
+                for k, v in values.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                step += 1
+                progress.update(step, None, f"epoch {epoch}/{cfg.epochs} loss {values['total']:.3f}")
+            save_checkpoint(checkpoint, modules, optimizer, epoch, step)
+            metrics = evaluate(encoder, val_texts, val_labels, data.descriptions, cfg.encode_batch_size)
+            run.record_epoch(epoch, step, {k: v / steps_per_epoch for k, v in sums.items()}, metrics)
+        encoder_dir = encoder.save(run_dir / ENCODER_ARTIFACT)
+        run.add_artifact(ENCODER_ARTIFACT, encoder_dir)
+        run.summary = {"steps": step, "temperature": encoder.temperature, "encoder_version": encoder.version}
+    checkpoint.unlink(missing_ok=True)
+    return run.result()
+
+
+def load_stage1_data(
+    store: Store,
+    sources: Sequence[str],
+    collection: str,
+    label_collection: str | None = None,
+) -> Stage1Data:
+    """Valid, non-rejected window interpretations of ``sources`` with labels, and label descriptions.
+
+    Windows whose label has no description in ``label_collection`` (default: ``collection``)
+    are left out and counted in the selection, so the run record says what was skipped.
+    """
+    from storage.activities import activity_categories
+    from storage.datasets import load_windows
+    from storage.interpretations import current_label_interpretations, current_window_interpretations
+
+    label_collection = label_collection or collection
+    if not sources:
+        raise ConfigError("stage 1 needs at least one source dataset (--source)")
+    frames = [current_window_interpretations(store, collection, dataset=name) for name in sources]
+    windows = pd.concat(frames, ignore_index=True)
+    if windows.empty:
+        raise NotFoundError(
+            f"no interpretations of {list(sources)} in collection {collection!r}; run `lanhar interpret windows` first"
+        )
+    windows = windows[windows["valid"].astype(bool) & (windows["review_status"] != "rejected") & windows["label"].notna()]
+    described = current_label_interpretations(store, label_collection)
+    described = described[described["valid"].astype(bool) & (described["review_status"] != "rejected")]
+    descriptions = {str(label): group["text"].tolist() for label, group in described.groupby("label")}
+    skipped = windows.loc[~windows["label"].isin(list(descriptions)), "label"].value_counts().to_dict()
+    windows = windows[windows["label"].isin(list(descriptions))]
+    loaded = load_windows(store, ids=windows["window_id"].astype(int).tolist())
+    subject_of = {int(i): f"{d}/{s}" for i, d, s in zip(loaded.ids, loaded.datasets, loaded.subjects)}
+    used = sorted(set(windows["label"]))
+    extra = activity_categories(store)
+    return Stage1Data(
+        texts=windows["text"].tolist(),
+        labels=[str(x) for x in windows["label"]],
+        subjects=[subject_of[int(i)] for i in windows["window_id"]],
+        descriptions={label: descriptions[label] for label in used},
+        categories={label: category_of(label, extra) for label in used},
+        selection={
+            "sources": list(sources),
+            "collection": collection,
+            "label_collection": label_collection,
+            "windows": int(len(windows)),
+            "skipped_without_description": {str(k): int(v) for k, v in skipped.items()},
+        },
+    )
+
+
+def train_text_encoder(
+    store: Store,
+    settings: Settings,
+    sources: Sequence[str] = (),
+    collection: str | None = None,
+    label_collection: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    resume_run_id: int | None = None,
+) -> RunResult:
+    """Stage 1 from the store's interpretations; a resumed run re-reads its recorded selection."""
+    if resume_run_id is not None:
+        selection = run_store.get_run(store, resume_run_id).data_selection
+        sources, collection, label_collection = selection["sources"], selection["collection"], selection["label_collection"]
+    if not collection:
+        raise ConfigError("name the interpretation collection to train on (--collection); `lanhar interpret list` shows them")
+    data = load_stage1_data(store, sources, collection, label_collection)
+    return fit_text_encoder(store, settings, data, overrides, progress, resume_run_id)
