@@ -122,6 +122,9 @@ class TextEncoder(nn.Module):
         """
         os.environ["HF_HUB_OFFLINE"] = "1"
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
         directory = Path(path) if path else default_model_path()
         if not (directory / "config.json").exists():
