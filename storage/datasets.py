@@ -444,20 +444,25 @@ def load_windows(
     join, order = "", "w.id"
     wanted_ids = _as_list(ids)
     with store.connect() as conn:
+        conn.execute("SET enable_progress_bar = false")
         if wanted_ids is not None:
             conn.register("wanted_ids", pa.table({"id": np.asarray(wanted_ids, dtype=np.int64),
                                                   "pos": np.arange(len(wanted_ids), dtype=np.int64)}))
             join, order = " JOIN wanted_ids q ON q.id = w.id", "q.pos"
         sql = (
-            "SELECT w.id, w.dataset, w.subject, w.recording_id, w.placement, w.label, w.native_label, "
-            f"w.rate_hz, w.length, w.signals FROM windows w{join}"
+            f"SELECT w.id, w.dataset, w.subject, w.recording_id, w.placement, w.label, w.native_label, "
+            f"w.rate_hz, w.length, w.signals, {order} AS sort_key FROM windows w{join}"
         )
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY {order}"
         if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+            sql += f" ORDER BY {order} LIMIT {int(limit)}"
         table = conn.sql(sql, params=args or None).to_arrow_table()
+    # Sorting in SQL would move every signal list through DuckDB's sort (+40% load time);
+    # sorting the row order in numpy afterwards costs one gather.
+    sort_key = table.column("sort_key").to_numpy()
+    if sort_key.size > 1 and not np.all(sort_key[1:] > sort_key[:-1]):
+        table = table.take(pa.array(np.argsort(sort_key, kind="stable")))
     lengths = table.column("length").to_numpy()
     rates = np.unique(table.column("rate_hz").to_numpy())
     if np.unique(lengths).size > 1 or rates.size > 1:

@@ -188,8 +188,12 @@ def _no_window_reason(prepared: dataset_store.PreparedRecording, settings: Setti
     return f"no stretch of a single activity without gaps lasts one window ({window_s:g} s)"
 
 
-def _collect(source: Source, settings: Settings, progress: Progress) -> tuple[list, list[SkippedItem]]:
-    prepared, skipped = [], []
+def _collect(
+    source: Source, settings: Settings, progress: Progress
+) -> tuple[list[dataset_store.PreparedRecording], list[SkippedItem]]:
+    """Read, validate, resample and window every recording; nothing touches the store here."""
+    prepared: list[dataset_store.PreparedRecording] = []
+    skipped: list[SkippedItem] = []
     progress.update(0, None, f"reading {source.name}")
     for rec in source.read():
         progress.check_cancelled()
