@@ -17,8 +17,7 @@ from app.components.plots import UNLABELED, imu_figure, label_bands_from_runs
 from storage import datasets as data_store
 from storage.db import Store
 
-MAX_LISTED_WINDOWS = 500
-"""Windows offered in the picker at once; narrowing the filters shows the others."""
+MAX_LISTED_WINDOWS = 500  # windows offered in the picker at once; narrower filters show the others
 
 OVERVIEW_COLUMNS = {
     "name": "dataset",

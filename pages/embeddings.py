@@ -8,6 +8,9 @@ same activity of two datasets lies than different activities, in each representa
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pandas as pd
 import plotly.express as px
 import streamlit as st
@@ -29,18 +32,22 @@ from storage.db import Store
 _MAP_KEY = "embedding_map"
 
 
-def progress_bar(label: str) -> Progress:
-    """A ``Progress`` drawing into a Streamlit progress bar (text encoding can take a while)."""
+@contextmanager
+def progress_bar(label: str) -> Iterator[Progress]:
+    """A ``Progress`` drawing into a Streamlit progress bar while the block runs (text encoding can take a while)."""
     bar = st.progress(0.0, text=label)
 
     def show(done: int, total: int | None, message: str) -> None:
         bar.progress(min(1.0, done / total) if total else 0.0, text=message or label)
 
-    return Progress(show)
+    try:
+        yield Progress(show)
+    finally:
+        bar.empty()
 
 
 def choose_data(store: Store, key: str) -> tuple[str, str | None, list[str], list[str]] | None:
-    """Representation, collection, datasets and activities, shared by both sections."""
+    """Representation, collection, and the labelled datasets and activities it has (the collection's, for text)."""
     collections = interp_store.list_collections(store)
     default = REPRESENTATIONS.index(TEXT if not collections.empty else RAW)
     representation = st.radio("Representation", REPRESENTATIONS, index=default, key=f"{key}_repr", horizontal=True)
@@ -50,9 +57,10 @@ def choose_data(store: Store, key: str) -> tuple[str, str | None, list[str], lis
             st.info("No interpretations yet: run `lanhar interpret windows --dataset NAME`, or pick another representation.")
             return None
         collection = st.selectbox("Collection", collections["collection"].tolist(), key=f"{key}_collection")
-    counts = data_store.window_counts(store).dropna(subset=["label"])
-    datasets = sorted(counts["dataset"].unique())
-    return representation, collection, datasets, sorted(counts["label"].unique())
+        labelled = interp_store.current_window_interpretations(store, collection).dropna(subset=["label"])
+    else:
+        labelled = data_store.window_counts(store).dropna(subset=["label"])
+    return representation, collection, sorted(labelled["dataset"].unique()), sorted(labelled["label"].unique())
 
 
 def embedding_map(store: Store) -> None:
@@ -72,9 +80,8 @@ def embedding_map(store: Store) -> None:
         submitted = st.form_submit_button("Compute map")
     if submitted:
         with user_errors("The map could not be computed"):
-            vectors = window_vectors(
-                store, representation, picked_datasets, picked_labels, per_dataset, collection, progress_bar("Preparing vectors")
-            )
+            with progress_bar("Preparing vectors") as progress:
+                vectors = window_vectors(store, representation, picked_datasets, picked_labels, per_dataset, collection, progress)
             if len(vectors.ids) < 5:
                 st.info("Fewer than 5 windows match; choose more datasets or activities.")
                 return

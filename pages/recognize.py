@@ -28,8 +28,7 @@ from lanhar_core.models.train_sensor import RECOGNIZER_ARTIFACT
 from storage import runs as run_store
 from storage.db import Store
 
-MAX_PLOTTED_SAMPLES = 20_000
-"""Longer recordings are thinned for the signal plot only (recognition uses every sample)."""
+MAX_PLOTTED_SAMPLES = 20_000  # longer recordings are thinned for the plot only; recognition uses every sample
 _ADDED_KEY = "recognize_added_labels"
 _IMPORT_KEY = "recognize_import"
 

@@ -84,7 +84,6 @@ def imu_figure(
                 name=name,
                 mode="lines",
                 line={"width": 1.4, "color": _AXIS_COLORS[c % 3]},
-                legendgroup=name[-1],
             ),
             row=row,
             col=1,
@@ -101,8 +100,8 @@ def imu_figure(
     fig.update_layout(
         title={"text": title},
         height=height,
-        margin={"l": 50, "r": 10, "t": 80 if title else 40, "b": 40},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.08, "x": 1, "xanchor": "right"},
+        margin={"l": 50, "r": 10, "t": 70 if title else 30, "b": 40},
+        legend={"orientation": "v", "yanchor": "top", "y": 1.0, "x": 1.01, "xanchor": "left"},
     )
     return fig
 
