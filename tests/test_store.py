@@ -148,13 +148,14 @@ def _start_holder(db: Path, hold: float) -> subprocess.Popen:
 
 def test_second_process_gets_a_clear_lock_error_and_the_file_stays_intact(filled: Store) -> None:
     before = snapshot(filled)
+    impatient = Store(filled.path, lock_timeout_s=0.5)
     holder = _start_holder(filled.path, hold=4.0)
     try:
-        impatient = Store.__new__(Store)
-        impatient.path, impatient.lock_timeout_s = filled.path, 0.5
         with pytest.raises(StoreLockedError, match="in use by another process.*retry"):
             with impatient.transaction() as conn:
                 conn.execute("DELETE FROM windows")
+        with pytest.raises(StoreLockedError):
+            Store(filled.path, lock_timeout_s=0.5)
     finally:
         out, err = holder.communicate(timeout=60)
     assert holder.returncode == 0 and "committed" in out, err
