@@ -42,14 +42,15 @@ def ensure_sample_once(store: Store, settings: Settings) -> None:
     with lock:
         if key in checked:
             return
-        with st.status("Preparing the built-in sample data (first run only)...", expanded=True) as status:
+        placeholder = st.empty()
+        with placeholder.status("Checking the built-in sample data (ingested on the first run only)...", expanded=True):
             bar = st.progress(0.0)
 
             def show(done: int, total: int | None, message: str) -> None:
                 bar.progress(min(1.0, done / total) if total else 0.0, text=message or None)
 
             ensure_sample(store, settings, Progress(show))
-            status.update(label="Sample data ready", state="complete", expanded=False)
+        placeholder.empty()
         checked.add(key)
 
 

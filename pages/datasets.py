@@ -48,6 +48,7 @@ def overview(store: Store) -> pd.DataFrame:
     fig = px.bar(
         counts, x="label", y="n", color="dataset", barmode="group", labels={"label": "activity", "n": "windows"},
     )
+    fig.update_xaxes(categoryorder="category ascending")
     fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10})
     chart.plotly_chart(fig, key="window_counts_chart")
     return datasets
