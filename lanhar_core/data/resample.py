@@ -18,7 +18,6 @@ from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from lanhar_core.data.types import Recording
 from lanhar_core.errors import InvalidSignalError
@@ -61,6 +60,10 @@ def resample_recording(rec: Recording, rate_hz: float) -> Recording:
     up, down = rate_ratio(rec.rate_hz, rate_hz)
     if up == down:
         return rec
+    # Imported here: scipy.signal takes seconds to import, and every `lanhar` command
+    # imports this module while building its parser, though few commands resample.
+    from scipy.signal import resample_poly
+
     pieces, labels, native, segments = [], [], [], []
     segment_ids = rec.segment_ids()
     for start, end in _segment_runs(segment_ids):
