@@ -82,3 +82,12 @@ def test_relative_kl_needs_two_shared_activities() -> None:
     rng = np.random.default_rng(4)
     with pytest.raises(InsufficientDataError, match="two activities"):
         relative_kl({"walk": rng.normal(size=(5, 2)), "sit": rng.normal(size=(5, 2))}, {"walk": rng.normal(size=(5, 2))})
+
+
+def test_unstandardized_projection_ignores_rare_texts_in_flat_dimensions() -> None:
+    rng = np.random.default_rng(5)
+    a = {"walk": rng.normal([0, 0, 0], [1, 1, 1e-4], (200, 3)), "sit": rng.normal([5, 0, 0], [1, 1, 1e-4], (200, 3))}
+    b = {"walk": rng.normal([0.2, 0, 0], [1, 1, 1e-4], (200, 3)), "sit": rng.normal([5, 0.2, 0], [1, 1, 1e-4], (200, 3))}
+    b["walk"][:3, 2] = 0.01  # three odd rows in a dimension that otherwise does not vary
+    plain = relative_kl(a, b, config=KLConfig(dims=2, standardize=False))
+    assert plain["walk"] < 0.05

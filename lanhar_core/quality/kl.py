@@ -16,8 +16,11 @@ depend on which dataset is called A)::
     relative(a)  = same(a) / different(a)
 
 Every divergence is computed in one shared space: the arrays of both datasets and all
-activities in ``S`` are z-scored per column and reduced by one PCA fitted on their union
-(``dims`` components), so the same projection serves numerator and denominator.
+activities in ``S`` are reduced by one PCA fitted on their union (``dims`` components), so
+the same projection serves numerator and denominator. With ``standardize`` (raw windows,
+features: columns in different units) each column is z-scored first; embeddings are not
+z-scored, because in a space of near-template texts some dimensions barely vary and
+z-scoring would let a handful of odd texts own the principal components.
 
 Estimators:
 - ``gaussian`` (default): each sample set is fitted by a Gaussian whose covariance gets a
@@ -56,6 +59,7 @@ class KLConfig:
     ridge: float = 1e-3
     max_per_label: int = 1000
     seed: int = 0
+    standardize: bool = True
 
     def __post_init__(self) -> None:
         if self.estimator not in ESTIMATORS:
@@ -130,15 +134,15 @@ def knn_kl(x: np.ndarray, y: np.ndarray, k: int = 5) -> float:
     return float(d / n * np.sum(np.log(nu / rho)) + np.log(m / (n - 1)))
 
 
-def project(arrays: list[np.ndarray], dims: int) -> list[np.ndarray]:
-    """Z-score per column and PCA to ``dims`` components, both fitted on the union of ``arrays``.
+def project(arrays: list[np.ndarray], dims: int, standardize: bool = True) -> list[np.ndarray]:
+    """(Optionally z-score per column and) PCA to ``dims`` components, fitted on the union of ``arrays``.
 
     One projection for all sets keeps every divergence in the same space; z-scoring stops
     columns in large units (m/s^2 next to rad/s, Hz next to degrees) from owning the PCA.
     """
     union = np.concatenate(arrays, axis=0)
     mean = union.mean(axis=0)
-    std = union.std(axis=0)
+    std = union.std(axis=0) if standardize else np.ones(union.shape[1])
     std[std < 1e-12] = 1.0
     z = (union - mean) / std
     keep = max(1, min(dims, z.shape[1], z.shape[0] - 1))
@@ -208,7 +212,7 @@ def relative_kl_table(
     widths = {raw[k].shape[1] for k in keys}
     if len(widths) != 1:
         raise InsufficientDataError(f"all arrays must have the same number of features per row, got widths {sorted(widths)}")
-    projected = project([raw[k] for k in keys], config.dims)
+    projected = project([raw[k] for k in keys], config.dims, config.standardize)
     div = _Divergence(dict(zip(keys, projected)), config)
     rows = []
     for lab in labels:

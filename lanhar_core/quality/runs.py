@@ -498,7 +498,7 @@ def run_kl(
     if repr_name == "text" and (collection is None or embed is None):
         raise ConfigError("the text representation needs --collection (and a text encoder)")
     progress = progress or Progress()
-    config = kl.KLConfig.from_settings(settings.quality, estimator=estimator)
+    config = kl.KLConfig.from_settings(settings.quality, estimator=estimator, standardize=repr_name in ("raw", "features"))
     params = {"a": dataset_a, "b": dataset_b, "repr": repr_name, "labels": list(labels), "estimator": config.estimator,
               "dims": config.dims, "before_run": before_run}
     with _run(store, "kl", collection, f"{dataset_a}|{dataset_b}", params, job_id=job_id) as run_id:
