@@ -24,7 +24,7 @@ Members a reviewer accepted or edited (``locked``) shape the clusters but are ne
 flagged or replaced.
 
 ``regenerate`` is the store-free core (the tests drive it with synthetic embeddings);
-``lanhar_core.quality.pipeline.run_regeneration`` binds it to the store, a backend and the
+``lanhar_core.quality.runs.run_regeneration`` binds it to the store, a backend and the
 text encoder.
 """
 
