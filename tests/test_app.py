@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -218,3 +219,19 @@ def test_recognize_bad_upload_shows_the_library_error(app_home: tuple[Path, AppT
     _no_exception(at)
     assert at.error and "bad.csv" in at.error[0].value
     assert int(data_store.window_counts(store)["n"].sum()) == windows_before
+
+
+def test_fact_check_runs_as_a_background_job(app_home: tuple[Path, AppTest], store: Store) -> None:
+    runs_before = len(quality_store.list_runs(store, kind="factcheck"))
+    at = _page("review")
+    at.selectbox(key="review_quality_dataset").select(DATASET)
+    at.button(key="review_quality-factcheck").click().run()
+    for _ in range(60):
+        at.run()
+        if at.success or at.error:
+            break
+        time.sleep(1)
+    _no_exception(at)
+    assert at.success and "finished" in at.success[0].value
+    runs = quality_store.list_runs(store, kind="factcheck")
+    assert len(runs) == runs_before + 1 and runs[0].status == "finished" and runs[0].job_id is not None
