@@ -113,9 +113,10 @@ def upload_section() -> list[Recording] | None:
     data = uploaded.getvalue()
     identity = (uploaded.file_id, fmt)
     cached = st.session_state.get(_IMPORT_KEY)
-    if cached and cached[0] == identity:
-        return cached[1]
+    previous = cached[1] if cached and cached[0] == identity else None
     spec = generic_spec(uploaded.name, data) if fmt == GENERIC else None
+    if previous is not None and spec is None:
+        return previous
     if fmt == GENERIC and spec is None:
         return None
     with user_errors(f"{uploaded.name} could not be imported"), st.spinner("Importing..."):

@@ -244,7 +244,11 @@ def main() -> None:
         return
     reviewer = st.sidebar.text_input("Reviewer", value="reviewer", key="reviewer_name") or "reviewer"
     collection = pick_one("Collection", collections["collection"].tolist(), "review_collection", st.sidebar)
-    st.sidebar.dataframe(collections.set_index("collection")[["windows", "valid_share", "accepted", "rejected"]])
+    summary = collections.set_index("collection").loc[collection]
+    st.sidebar.caption(
+        f"{summary['windows']} windows · {summary['valid_share']:.0%} valid · {summary['accepted']} accepted · "
+        f"{summary['rejected']} rejected · by {summary['backends']}"
+    )
     current = interp_store.current_window_interpretations(store, collection)
     quality_runs(store, collection, sorted(current["dataset"].unique()))
     flags = collection_flags(store, collection)

@@ -23,6 +23,7 @@ _AXIS_COLORS = ("#d62728", "#2ca02c", "#1f77b4")
 _PALETTE = px.colors.qualitative.Pastel + px.colors.qualitative.Set3
 _BUILTIN_ORDER = {a.name: i for i, a in enumerate(BUILTIN_ACTIVITIES)}
 UNLABELED = "unlabeled"
+UNKNOWN = "unknown"  # the recognizer's answer below its threshold (lanhar_core.models.recognizer.UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ def activity_color(label: str) -> str:
     """A stable colour per activity: built-in labels by vocabulary order, others by name."""
     if label == UNLABELED:
         return "#e5e5e5"
+    if label == UNKNOWN:
+        return "#bdbdbd"
     index = _BUILTIN_ORDER.get(label)
     if index is None:
         index = sum(label.encode()) + len(_BUILTIN_ORDER)
@@ -118,7 +121,7 @@ def _add_bands(fig: go.Figure, bands: Sequence[Band]) -> None:
         )
 
 
-def segments_figure(segments: Sequence[Band], title: str = "", height: int = 180) -> go.Figure:
+def segments_figure(segments: Sequence[Band], title: str = "", height: int = 220) -> go.Figure:
     """A one-row timeline of recognised segments (one coloured bar per segment)."""
     fig = go.Figure()
     shown: set[str] = set()
@@ -135,6 +138,6 @@ def segments_figure(segments: Sequence[Band], title: str = "", height: int = 180
     fig.update_layout(
         title={"text": title}, barmode="overlay", height=height, xaxis_title="time (s)", yaxis={"visible": False},
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 40},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 1, "xanchor": "right"},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.45, "x": 0, "xanchor": "left"},
     )
     return fig
