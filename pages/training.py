@@ -19,7 +19,6 @@ from lanhar_core.config import with_overrides
 from lanhar_core.jobs import Progress
 from lanhar_core.models.train_sensor import train_sensor_encoder
 from lanhar_core.models.train_text import train_text_encoder
-from storage import datasets as data_store
 from storage import interpretations as interp_store
 from storage import jobs as job_store
 from storage import runs as run_store
@@ -36,13 +35,13 @@ def start_form(store: Store) -> None:
     if collections.empty:
         st.info("Training needs interpretations: run `lanhar interpret windows --dataset NAME` and `lanhar interpret labels`.")
         return
-    datasets = data_store.list_datasets(store)["name"].tolist()
-    stage = st.radio("Stage", [STAGE_1, STAGE_2], horizontal=True, key="train_stage")
+    c1, c2 = st.columns(2)
+    stage = c1.radio("Stage", [STAGE_1, STAGE_2], horizontal=True, key="train_stage")
+    collection = c2.selectbox("Interpretation collection", collections["collection"].tolist(), key="train_collection")
+    covered = sorted(interp_store.current_window_interpretations(store, collection)["dataset"].unique())
     settings = get_settings()
     with st.form("train_form"):
-        c1, c2 = st.columns(2)
-        collection = c1.selectbox("Interpretation collection", collections["collection"].tolist())
-        sources = c2.multiselect("Source datasets", datasets, default=datasets[:1])
+        sources = st.multiselect("Source datasets (interpreted in this collection)", covered, default=covered[:1])
         if stage == STAGE_1:
             epochs = st.number_input("Epochs", 1, 100, settings.text_encoder.epochs)
             submitted = st.form_submit_button("Start stage 1")
@@ -52,7 +51,7 @@ def start_form(store: Store) -> None:
             c3, c4 = st.columns(2)
             encoder = c3.selectbox("Text encoder", [NEWEST_STAGE_1, *finished],
                                    format_func=lambda v: v if isinstance(v, str) else f"stage-1 run {v}")
-            targets = c4.multiselect("Unlabeled target datasets (optional)", datasets)
+            targets = c4.multiselect("Unlabeled target datasets (optional)", covered)
             epochs = st.number_input("Epochs", 1, 500, settings.sensor_encoder.epochs)
             submitted = st.form_submit_button("Start stage 2")
             text_encoder = None if isinstance(encoder, str) else int(encoder)
