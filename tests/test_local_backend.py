@@ -78,7 +78,7 @@ def test_knowledge_is_shortened_when_the_prompt_does_not_fit(backend: LocalBacke
 
 def test_pipeline_stores_local_replies(settings: Settings, store: Store) -> None:
     add_toy_dataset(store, n_windows=1)
-    s = with_overrides(settings, "llm", backend="local", max_tokens=24, invalid_retries=0, local_n_ctx=2048)
+    s = with_overrides(settings, "llm", backend="local", max_tokens=8, invalid_retries=0)
     report = interpret_windows(store, s, "toy", LocalBackend(s.llm))
     assert report.done == 1 and report.completion_tokens > 0
     [row] = it.export_rows(store, f"local:{MODEL_NAME}")

