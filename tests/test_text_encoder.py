@@ -131,3 +131,15 @@ def test_freeze_lower_layers(encoder: TextEncoder) -> None:
 def test_missing_model_directory_fails_clearly(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="config.json"):
         TextEncoder.load(tmp_path)
+
+
+def test_load_text_encoder_attaches_the_store_cache(settings, store: Store) -> None:
+    from lanhar_core.config import with_overrides
+    from lanhar_core.models.text_encoder import load_text_encoder
+    from storage import runs
+
+    encoder = load_text_encoder(with_overrides(settings, "text_encoder", max_length=16), store)
+    assert encoder.max_length == 16 and isinstance(encoder.cache, StoreEmbeddingCache)
+    run_id = runs.create_run(store, "text", {}, 0, {}, "v1")
+    with pytest.raises(ModelError, match="no text_encoder artifact"):
+        load_text_encoder(settings, store, run_id)

@@ -10,7 +10,7 @@ import pytest
 from lanhar_core.config import Settings
 from lanhar_core.errors import CancelledError, ConfigError
 from lanhar_core.jobs import Progress
-from lanhar_core.models.text_encoder import TextEncoder
+from lanhar_core.models.text_encoder import load_text_encoder
 from lanhar_core.models.train_text import BalancedSampler, Stage1Data, fit_text_encoder, subject_split
 from storage import runs
 from storage.db import Store
@@ -97,8 +97,8 @@ def test_training_run_is_recorded_and_its_encoder_loads(store: Store, settings: 
     assert history[-1].val_metrics["val_accuracy"] > 1 / 3
     record = runs.get_run(store, result.run_id)
     assert record.config["max_length"] == 32 and record.data_selection["val_subjects"]
-    encoder = TextEncoder.load(result.artifacts["text_encoder"])
-    assert encoder.max_length == 32
+    encoder = load_text_encoder(settings, store, result.run_id)
+    assert encoder.max_length == 32 and encoder.cache is not None
     assert not (settings.models_dir / "runs" / str(result.run_id) / "checkpoint.pt").exists()
 
 

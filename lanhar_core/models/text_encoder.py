@@ -28,8 +28,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from lanhar_core.config import Settings, TextEncoderSettings
 from lanhar_core.errors import ModelError
 from lanhar_core.jobs import Progress
+from storage import runs as run_store
+from storage.db import Store
+from storage.embedding_cache import StoreEmbeddingCache
 
 META_FILE = "lanhar_encoder.json"
 """Written by ``save``: encoder version, max length, chunking and learned temperature."""
@@ -141,7 +145,7 @@ class TextEncoder(nn.Module):
         encoder = cls(
             model,
             tokenizer,
-            max_length=max_length if max_length is not None else int(meta.get("max_length", 128)),
+            max_length=max_length if max_length is not None else int(meta.get("max_length", TextEncoderSettings.max_length)),
             chunk_stride=chunk_stride if chunk_stride is not None else int(meta.get("chunk_stride", 0)),
             weights_version=meta.get("weights_version") or _weights_digest(directory),
             tau=1.0 / math.exp(meta["logit_scale"]) if "logit_scale" in meta else tau,
@@ -285,3 +289,21 @@ class TextEncoder(nn.Module):
         (directory / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         self.weights_version = meta["weights_version"]
         return directory
+
+
+def load_text_encoder(settings: Settings, store: Store | None = None, run_id: int | None = None) -> TextEncoder:
+    """The encoder of stage-1 run ``run_id`` (else the configured pre-trained one), cached in ``store``.
+
+    With a store, embeddings go through its ``embedding_cache`` table, so evaluation and
+    stage 2 never encode a text twice with the same weights.
+    """
+    cache = StoreEmbeddingCache(store) if store is not None else None
+    if run_id is None:
+        cfg = settings.text_encoder
+        return TextEncoder.load(cfg.path or None, max_length=cfg.max_length, chunk_stride=cfg.chunk_stride, cache=cache)
+    if store is None:
+        raise ModelError("loading the encoder of a training run needs the store that recorded the run")
+    found = run_store.artifacts(store, run_id)
+    if "text_encoder" not in found:
+        raise ModelError(f"run {run_id} has no text_encoder artifact; is it a finished stage-1 (`lanhar train text`) run?")
+    return TextEncoder.load(found["text_encoder"], cache=cache)
