@@ -25,6 +25,7 @@ from app.components.review_actions import (
     reject,
     undo_last,
 )
+from lanhar_core.config import Settings
 from lanhar_core.jobs import Progress
 from lanhar_core.llm.registry import make_backend
 from lanhar_core.quality import factcheck
@@ -213,7 +214,7 @@ def quality_runs(store: Store, collection: str, datasets: list[str]) -> None:
                 store, settings, collection, dataset, default_embed(store, settings), progress=p, job_id=p.job_id)),
             "Fact-check": ("quality-factcheck", lambda p: run_factcheck(
                 store, settings, collection, dataset, progress=p, job_id=p.job_id)),
-            "Re-generate flagged": ("quality-regenerate", lambda p: regenerate_dataset(store, collection, dataset, p)),
+            "Re-generate flagged": ("quality-regenerate", lambda p: regenerate_dataset(store, settings, collection, dataset, p)),
         }
         for label, (kind, work) in runs.items():
             if st.button(label, key=f"review_{kind}"):
@@ -225,9 +226,8 @@ def quality_runs(store: Store, collection: str, datasets: list[str]) -> None:
             show_job(store, st.session_state[_QUALITY_JOB_KEY])
 
 
-def regenerate_dataset(store: Store, collection: str, dataset: str, progress: Progress) -> None:
-    """Iterative re-generation of the dataset's flagged texts with the configured backend."""
-    settings = get_settings()
+def regenerate_dataset(store: Store, settings: Settings, collection: str, dataset: str, progress: Progress) -> None:
+    """Iterative re-generation of the dataset's flagged texts with the configured backend (runs in the job thread)."""
     run_regeneration(store, settings, collection, dataset, make_backend(settings), default_embed(store, settings),
                      progress=progress, job_id=progress.job_id)
 

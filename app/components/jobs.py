@@ -46,7 +46,7 @@ def start_job(store: Store, kind: str, params: dict[str, Any], work: Work) -> in
     return int(holder["job_id"])
 
 
-def show_job(store: Store, job_id: int, on_finish: Callable[[job_store.JobState], None] | None = None) -> None:
+def show_job(store: Store, job_id: int) -> None:
     """Live status of one job: progress bar, message, cancel button; polls once a second while it runs."""
 
     @st.fragment(run_every=1.0)
@@ -54,8 +54,6 @@ def show_job(store: Store, job_id: int, on_finish: Callable[[job_store.JobState]
         job = job_store.get_job(store, job_id)
         _render_job(store, job)
         if job.status in job_store.TERMINAL:
-            if on_finish is not None:
-                on_finish(job)
             st.rerun()
 
     job = job_store.get_job(store, job_id)
