@@ -8,6 +8,7 @@ import pytest
 from lanhar_core.errors import NotFoundError
 from storage import interpretations as it
 from storage.db import Store
+from window_fixtures import add_toy_dataset
 
 COLLECTION = "rules:rules-v1"
 PROMPT = it.PromptRecord(
@@ -15,23 +16,8 @@ PROMPT = it.PromptRecord(
 )
 
 
-def _add_windows(store: Store, dataset: str = "toy", n: int = 3) -> list[int]:
-    with store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO recordings (dataset, key, subject, native_rate_hz, n_samples, duration_s) "
-            "VALUES (?, 'r1', 's1', 50, 1000, 20)",
-            [dataset],
-        )
-        rec = conn.execute("SELECT id FROM recordings WHERE dataset = ?", [dataset]).fetchone()[0]
-        ids = []
-        for i in range(n):
-            row = conn.execute(
-                "INSERT INTO windows (dataset, recording_id, start_sample, length, rate_hz, subject, label, signals) "
-                "VALUES (?, ?, ?, 2, 20, 's1', ?, [0.0, 1.0]) RETURNING id",
-                [dataset, rec, i * 60, "walk" if i % 2 == 0 else "sit"],
-            ).fetchone()
-            ids.append(int(row[0]))
-    return ids
+def _add_windows(store: Store, n: int = 3) -> list[int]:
+    return add_toy_dataset(store, n_windows=n)
 
 
 def _item(window_id: int, text: str = "text", valid: bool = True, **kw) -> it.InterpretationIn:
