@@ -27,6 +27,7 @@ from lanhar_core.quality.runs import default_embed, run_kl
 from storage import datasets as data_store
 from storage import interpretations as interp_store
 from storage import quality as quality_store
+from storage import runs as run_store
 from storage.db import Store
 
 _MAP_KEY = "embedding_map"
@@ -74,26 +75,34 @@ def embedding_map(store: Store) -> None:
         c1, c2 = st.columns(2)
         picked_datasets = c1.multiselect("Datasets", datasets, default=datasets[:2])
         picked_labels = c2.multiselect("Activities", labels, default=labels)
-        c3, c4 = st.columns(2)
+        c3, c4, c5 = st.columns(3)
         method = c3.radio("Method", METHODS, horizontal=True)
         per_dataset = c4.slider("Windows per dataset", 20, 1000, 150, 10)
+        encoder_run = c5.selectbox("Text encoder", [None, *finished_stage_1(store)], disabled=representation != TEXT,
+                                   format_func=lambda r: "pre-trained" if r is None else f"stage-1 run {r}")
         submitted = st.form_submit_button("Compute map")
     if submitted:
         with user_errors("The map could not be computed"):
             with progress_bar("Preparing vectors") as progress:
-                vectors = window_vectors(store, representation, picked_datasets, picked_labels, per_dataset, collection, progress)
+                vectors = window_vectors(
+                    store, representation, picked_datasets, picked_labels, per_dataset, collection, progress, encoder_run
+                )
             if len(vectors.ids) < 5:
                 st.info("Fewer than 5 windows match; choose more datasets or activities.")
                 return
             with st.spinner(f"Running {method}..."):
                 xy = project_2d(vectors.matrix, method, get_settings().quality.seed)
-            st.session_state[_MAP_KEY] = (
-                pd.DataFrame(
-                    {"x": xy[:, 0], "y": xy[:, 1], "window": vectors.ids, "dataset": vectors.datasets, "activity": vectors.labels}
-                ),
-                f"{method} of {representation.lower()}" + (f" ({collection})" if collection else ""),
-            )
+            title = f"{method} of {representation.lower()}"
+            if representation == TEXT:
+                encoder = "pre-trained encoder" if encoder_run is None else f"stage-1 run {encoder_run}"
+                title += f" ({collection}, {encoder})"
+            points = {"x": xy[:, 0], "y": xy[:, 1], "window": vectors.ids, "dataset": vectors.datasets, "activity": vectors.labels}
+            st.session_state[_MAP_KEY] = (pd.DataFrame(points), title)
     show_map()
+
+
+def finished_stage_1(store: Store) -> list[int]:
+    return [r.id for r in run_store.list_runs(store, "text") if r.status == "finished"]
 
 
 def show_map() -> None:

@@ -17,7 +17,7 @@ import streamlit as st
 from app.components.context import get_settings, get_store
 from app.components.errors import user_errors
 from app.components.plots import Band, imu_figure, segments_figure
-from app.components.representations import text_encoder
+from app.components.representations import text_encoder_at
 from app.components.uploads import FORMATS, GENERIC, UPLOAD_DATASET, import_upload, table_columns
 from lanhar_core.data.importers.checks import ACC_UNITS, GYRO_UNITS, SIGNS, TIME_UNITS
 from lanhar_core.data.importers.generic import ImportSpec
@@ -54,7 +54,8 @@ def load_recognizer(directory: str) -> Recognizer:
     recognizer = Recognizer.load(directory)
     added: dict[str, list[str]] = st.session_state.get(_ADDED_KEY, {})
     if added:
-        encoder = text_encoder(recognizer.text_encoder_ref, get_store())
+        store = get_store()
+        encoder = text_encoder_at(recognizer.text_encoder_ref, str(store.path), store)
         for name, descriptions in added.items():
             recognizer.add_label(name, descriptions, encoder)
     return recognizer

@@ -17,7 +17,7 @@ import streamlit as st
 
 from app.components.context import get_settings
 from lanhar_core.jobs import Progress
-from lanhar_core.models.text_encoder import TextEncoder
+from lanhar_core.models.text_encoder import TextEncoder, load_text_encoder
 from lanhar_core.signal.features import FEATURE_KEYS, window_features
 from storage import datasets as data_store
 from storage import interpretations as interp_store
@@ -49,8 +49,14 @@ def _sample(frame: pd.DataFrame, per_dataset: int, seed: int) -> pd.DataFrame:
 
 
 @st.cache_resource(show_spinner="Loading the text encoder...")
-def text_encoder(path: str, _store: Store) -> TextEncoder:
-    """The configured text encoder, loaded once per process, with the store's embedding cache."""
+def text_encoder(run_id: int | None, db_path: str, _store: Store) -> TextEncoder:
+    """The encoder of stage-1 run ``run_id`` (``None``: the configured pre-trained one), loaded once per process."""
+    return load_text_encoder(get_settings(), _store, run_id)
+
+
+@st.cache_resource(show_spinner="Loading the text encoder...")
+def text_encoder_at(path: str, db_path: str, _store: Store) -> TextEncoder:
+    """The encoder saved at ``path`` (``""``: the packaged MiniLM), e.g. the one a recognizer was trained against."""
     return TextEncoder.load(path or None, cache=StoreEmbeddingCache(_store))
 
 
@@ -62,11 +68,16 @@ def window_vectors(
     per_dataset: int,
     collection: str | None = None,
     progress: Progress | None = None,
+    encoder_run: int | None = None,
 ) -> Vectors:
-    """Labelled windows of ``datasets`` restricted to ``labels``, sampled, as vectors of ``representation``."""
+    """Labelled windows of ``datasets`` restricted to ``labels``, sampled, as vectors of ``representation``.
+
+    Text embeddings come from stage-1 run ``encoder_run``, or the pre-trained encoder when ``None``.
+    """
     seed = get_settings().quality.seed
     if representation == TEXT:
-        return _text_vectors(store, collection or "", datasets, labels, per_dataset, seed, progress)
+        encoder = text_encoder(encoder_run, str(store.path), store)
+        return _text_vectors(store, encoder, collection or "", datasets, labels, per_dataset, seed, progress)
     frames = []
     for dataset in datasets:
         windows = data_store.load_windows(store, dataset=dataset, labels=list(labels))
@@ -83,6 +94,7 @@ def window_vectors(
 
 def _text_vectors(
     store: Store,
+    encoder: TextEncoder,
     collection: str,
     datasets: Sequence[str],
     labels: Sequence[str],
@@ -92,7 +104,6 @@ def _text_vectors(
 ) -> Vectors:
     rows = pd.concat([interp_store.current_window_interpretations(store, collection, d) for d in datasets])
     rows = _sample(rows[rows["label"].isin(labels)], per_dataset, seed)
-    encoder = text_encoder(get_settings().text_encoder.path, store)
     matrix = encoder.encode(rows["text"].tolist(), progress=progress)
     return Vectors(
         rows["window_id"].to_numpy(), rows["dataset"].to_numpy(str), rows["label"].to_numpy(str), matrix
