@@ -162,14 +162,27 @@ def _ensure_prompts(conn: duckdb.DuckDBPyConnection, prompts: Iterable[PromptRec
         return {}
     keys = list(unique)
     known = dict(conn.execute("SELECT cache_key, id FROM prompts WHERE list_contains(?, cache_key)", [keys]).fetchall())
-    for key in keys:
-        if key not in known:
-            p = unique[key]
-            row = conn.execute(
-                "INSERT INTO prompts (template, version, messages, cache_key) VALUES (?, ?, ?, ?) RETURNING id",
-                [p.template, p.version, json.dumps(p.messages, ensure_ascii=False), key],
-            ).fetchone()
-            known[key] = int(row[0])
+    missing = [key for key in keys if key not in known]
+    if missing:
+        ids = [int(r[0]) for r in conn.execute("SELECT nextval('prompt_id_seq') FROM range(?)", [len(missing)]).fetchall()]
+        frame = pd.DataFrame(
+            {
+                "id": ids,
+                "template": [unique[k].template for k in missing],
+                "version": [unique[k].version for k in missing],
+                "messages": [json.dumps(unique[k].messages, ensure_ascii=False) for k in missing],
+                "cache_key": missing,
+            }
+        )
+        conn.register("new_prompts", frame)
+        try:
+            conn.execute(
+                "INSERT INTO prompts (id, template, version, messages, cache_key) "
+                "SELECT id, template, version, messages, cache_key FROM new_prompts"
+            )
+        finally:
+            conn.unregister("new_prompts")
+        known.update(zip(missing, ids))
     return known
 
 
