@@ -23,6 +23,7 @@ from app.components.review_actions import (
     edit,
     last_action,
     reject,
+    revision,
     undo_last,
 )
 from lanhar_core.config import Settings
@@ -36,6 +37,7 @@ from storage import interpretations as interp_store
 from storage import quality as quality_store
 from storage.db import Store
 
+_SELECTED_KEY = "review_selected_window"
 SHOW_FLAGGED, SHOW_ALL = "Flagged (outlier or contradiction)", "All"
 FLAG_COLUMNS = {
     "run_id": "run",
@@ -88,9 +90,16 @@ def pick_row(rows: pd.DataFrame, flags: pd.DataFrame) -> pd.Series:
         flag = f" · flagged: {reasons[window_id]}" if window_id in reasons.index else ""
         return f"window #{window_id} · {row['label']} · {row['review_status']} · v{row['version']} {row['origin']}{flag}"
 
+    options = by_window.index.tolist()
+    selected = st.session_state.get(_SELECTED_KEY)
     window_id = st.selectbox(
-        f"Interpretation ({len(rows)} match)", by_window.index.tolist(), key="review_window", format_func=describe
+        f"Interpretation ({len(rows)} match)",
+        options,
+        index=options.index(selected) if selected in options else 0,
+        key=f"review_window_{revision()}",  # a new key after each action, so the labels show the new status
+        format_func=describe,
     )
+    st.session_state[_SELECTED_KEY] = window_id
     return by_window.loc[window_id].rename(window_id)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Selectbox
 
 from lanhar_core.config import load_settings
 from lanhar_core.interpret import interpret_windows
@@ -138,13 +139,17 @@ def test_activity_filter_changes_windows_and_plot(app_home: tuple[Path, AppTest]
     assert titles["sit"] != titles["walk"]
 
 
+def _picker(at: AppTest) -> Selectbox:
+    return next(s for s in at.selectbox if s.label.startswith("Interpretation ("))
+
+
 def _review_all(at: AppTest) -> AppTest:
     return at.radio(key="review_show").set_value("All").run()
 
 
 def _shown_interpretation(at: AppTest, store: Store) -> interp_store.Interpretation:
     collection = at.selectbox(key="review_collection").value
-    window_id = at.selectbox(key="review_window").value
+    window_id = _picker(at).value
     rows = interp_store.current_window_interpretations(store, collection)
     row = rows[rows["window_id"] == window_id].iloc[0]
     return interp_store.get_interpretation(store, int(row["interpretation_id"]))
@@ -153,10 +158,10 @@ def _shown_interpretation(at: AppTest, store: Store) -> interp_store.Interpretat
 def test_flagged_filter_lists_only_flagged_windows(app_home: tuple[Path, AppTest], store: Store) -> None:
     at = _page("review")
     flagged = set(quality_store.flags(store)["window_id"].astype(int))
-    assert set(at.selectbox(key="review_window").options) and all("flagged" in o for o in at.selectbox(key="review_window").options)
-    assert len(at.selectbox(key="review_window").options) == len(flagged)
+    assert set(_picker(at).options) and all("flagged" in o for o in _picker(at).options)
+    assert len(_picker(at).options) == len(flagged)
     _review_all(at)
-    assert len(at.selectbox(key="review_window").options) > len(flagged)
+    assert len(_picker(at).options) > len(flagged)
 
 
 def test_accept_then_undo_restores_review_status(app_home: tuple[Path, AppTest], store: Store) -> None:
@@ -166,6 +171,7 @@ def test_accept_then_undo_restores_review_status(app_home: tuple[Path, AppTest],
     at.button(key="review_accept").click().run()
     _no_exception(at)
     assert interp_store.get_interpretation(store, before.id).review_status == "accepted"
+    assert any(o.startswith(f"window #{before.window_id} · ") and "· accepted ·" in o for o in _picker(at).options)
     at.button(key="review_undo").click().run()
     _no_exception(at)
     assert interp_store.get_interpretation(store, before.id).review_status == "unreviewed"
@@ -173,7 +179,7 @@ def test_accept_then_undo_restores_review_status(app_home: tuple[Path, AppTest],
 
 def test_edit_then_undo_gives_current_back(app_home: tuple[Path, AppTest], store: Store) -> None:
     at = _review_all(_page("review"))
-    at.selectbox(key="review_window").select_index(1).run()
+    _picker(at).select_index(1).run()
     original = _shown_interpretation(at, store)
     at.text_area(key=f"review_edit_{original.id}").set_value("1. Strength: corrected by a reviewer.")
     at.button(key="FormSubmitter:review_edit_form-Save edit (accepted as a new version)").click().run()

@@ -17,6 +17,7 @@ from storage import interpretations as interp_store
 from storage.db import Store
 
 _STACK_KEY = "review_undo_stack"
+_REVISION_KEY = "review_revision"
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,20 @@ def _stack() -> list[ReviewAction]:
     return st.session_state.setdefault(_STACK_KEY, [])
 
 
+def _push(action: ReviewAction) -> None:
+    _stack().append(action)
+    _bump()
+
+
+def _bump() -> None:
+    st.session_state[_REVISION_KEY] = revision() + 1
+
+
+def revision() -> int:
+    """Counts this session's actions and undos; widgets that show review status are keyed by it so they redraw."""
+    return int(st.session_state.get(_REVISION_KEY, 0))
+
+
 def last_action() -> ReviewAction | None:
     stack = _stack()
     return stack[-1] if stack else None
@@ -38,9 +53,7 @@ def last_action() -> ReviewAction | None:
 
 def _set_status(store: Store, item: interp_store.Interpretation, status: str, reviewer: str) -> None:
     interp_store.set_review(store, item.id, status, reviewer)
-    _stack().append(
-        ReviewAction(f"{status} interpretation #{item.id} (window #{item.window_id})", ((item.id, item.review_status),))
-    )
+    _push(ReviewAction(f"{status} interpretation #{item.id} (window #{item.window_id})", ((item.id, item.review_status),)))
 
 
 def accept(store: Store, item: interp_store.Interpretation, reviewer: str) -> None:
@@ -54,7 +67,7 @@ def reject(store: Store, item: interp_store.Interpretation, reviewer: str) -> No
 def edit(store: Store, item: interp_store.Interpretation, text: str, reviewer: str) -> int:
     """Save the reviewer's text as a new accepted version; undo rejects that version."""
     new_id = interp_store.edit_interpretation(store, item.id, text, reviewer)
-    _stack().append(ReviewAction(f"edited interpretation #{item.id} into #{new_id}", ((new_id, "rejected"),)))
+    _push(ReviewAction(f"edited interpretation #{item.id} into #{new_id}", ((new_id, "rejected"),)))
     return new_id
 
 
@@ -64,4 +77,5 @@ def undo_last(store: Store, reviewer: str) -> ReviewAction:
     for interpretation_id, status in action.restore:
         interp_store.set_review(store, interpretation_id, status, reviewer, note=f"undo: {action.description}")
     _stack().pop()
+    _bump()
     return action
