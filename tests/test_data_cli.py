@@ -17,6 +17,7 @@ import pytest
 from data_fixtures import snapshot
 from lanhar_core.cli import main
 from storage import datasets as dataset_store
+from storage import interpretations as interpretation_store
 from storage import jobs as job_store
 from storage.db import Store
 
@@ -112,6 +113,9 @@ def test_sample_is_ingested_once(home: Path, capsys: pytest.CaptureFixture[str])
     hapt = dataset_store.load_windows(store, dataset="sample_hapt", labels=["sit", "stand", "lie"])
     assert np.median(np.linalg.norm(hapt.signals[..., :3], axis=-1)) == pytest.approx(9.81, rel=0.05)
     assert set(dataset_store.list_datasets(store)["subjects"]) == {3}
+    collections = interpretation_store.list_collections(store).set_index("collection")
+    assert collections.loc["rules:rules-v1", "windows"] == counts["n"].sum()
+    assert collections.loc["rules:rules-v1", "label_descriptions"] > 0
     before = snapshot(store)
     assert run(home, "sample") == 0
     assert capsys.readouterr().out.count("nothing changed") == 2

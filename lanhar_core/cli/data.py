@@ -17,6 +17,7 @@ from lanhar_core.data import registry
 from lanhar_core.data.download import download_dataset
 from lanhar_core.data.ingest import IMPORT_FORMATS, IngestReport, Source, import_source, ingest_source, reader_source
 from lanhar_core.data.sample import ensure_sample
+from lanhar_core.sample_interpretations import ensure_sample_interpretations
 from lanhar_core.errors import DataFormatError
 from lanhar_core.jobs import tracked_job
 from storage import datasets as dataset_store
@@ -175,6 +176,10 @@ def _sample(args: argparse.Namespace) -> int:
             reports = ensure_sample(store, settings, progress)
     for report in reports:
         print(report.summary())
+    with progress_bar("sample interpretations") as callback:
+        with tracked_job(store, "sample-interpretations", {}, callback) as progress:
+            added = ensure_sample_interpretations(store, settings, [r.dataset for r in reports], progress)
+    print(f"sample interpretations: {added} new versions (rules texts generated, shipped LLM texts imported)")
     return 0
 
 
