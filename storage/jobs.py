@@ -108,14 +108,14 @@ def mark_stale_jobs_interrupted(store: Store) -> int:
     """Jobs left 'running' by a process that no longer exists were interrupted (crash, kill)."""
     stale = []
     for job in list_jobs(store, limit=1000):
-        if job.status == "running" and job.pid and not _pid_alive(job.pid):
+        if job.status == "running" and job.pid and not pid_alive(job.pid):
             stale.append(job.id)
     for job_id in stale:
         finish_job(store, job_id, "interrupted", error="the process running this job ended unexpectedly")
     return len(stale)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
     try:

@@ -17,7 +17,7 @@ from typing import Any
 
 from lanhar_core.errors import NotFoundError, RunStateError
 from storage.db import Store
-from storage.jobs import _pid_alive
+from storage.jobs import pid_alive
 
 STATUSES = ("running", "finished", "failed", "interrupted")
 
@@ -160,7 +160,7 @@ def reopen_run(store: Store, run_id: int) -> RunRecord:
     run = get_run(store, run_id)
     if run.status == "finished":
         raise RunStateError(f"run {run_id} already finished; start a new run instead of resuming it")
-    if run.status == "running" and run.pid and run.pid != os.getpid() and _pid_alive(run.pid):
+    if run.status == "running" and run.pid and run.pid != os.getpid() and pid_alive(run.pid):
         raise RunStateError(f"run {run_id} is still running in process {run.pid}; stop it before resuming")
     with store.connect() as conn:
         conn.execute(
@@ -212,7 +212,7 @@ def mark_stale_runs_interrupted(store: Store) -> int:
     """Runs left ``running`` by a process that no longer exists were interrupted (crash, kill)."""
     with store.connect() as conn:
         rows = conn.execute("SELECT id, pid FROM training_runs WHERE status = 'running'").fetchall()
-    stale = [run_id for run_id, pid in rows if pid and not _pid_alive(pid)]
+    stale = [run_id for run_id, pid in rows if pid and not pid_alive(pid)]
     for run_id in stale:
         with store.connect() as conn:
             conn.execute(

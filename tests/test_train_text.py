@@ -11,7 +11,7 @@ from lanhar_core.config import Settings
 from lanhar_core.errors import CancelledError, ConfigError
 from lanhar_core.jobs import Progress
 from lanhar_core.models.text_encoder import load_text_encoder
-from lanhar_core.models.train_text import BalancedSampler, Stage1Data, fit_text_encoder, subject_split
+from lanhar_core.models.train_text import BalancedSampler, Stage1Data, fit_text_encoder, validation_split
 from storage import runs
 from storage.db import Store
 
@@ -57,11 +57,16 @@ def make_data() -> Stage1Data:
     )
 
 
-def test_subject_split_holds_out_whole_subjects() -> None:
+def test_validation_split_holds_out_whole_subjects() -> None:
     subjects = ["a", "a", "b", "b", "c", "c", "d", "d", "e", "e"]
-    train, val = subject_split(subjects, 0.2, seed=0)
+    train, val = validation_split(subjects, 0.2, seed=0)
     held = {s for s, v in zip(subjects, val) if v}
     assert len(held) == 1 and not held & {s for s, t in zip(subjects, train) if t}
+
+
+def test_validation_split_of_a_single_subject_falls_back_to_windows() -> None:
+    train, val = validation_split(["a"] * 200, 0.2, seed=0)
+    assert 20 < val.sum() < 60 and (train ^ val).all()
 
 
 def test_sampler_balances_labels_and_is_deterministic() -> None:

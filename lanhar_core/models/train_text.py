@@ -26,6 +26,7 @@ import pandas as pd
 import torch
 from sklearn.metrics import f1_score
 
+from lanhar_core.eval.splits import subject_split
 from lanhar_core.config import Settings, TextEncoderSettings, with_overrides
 from lanhar_core.errors import ConfigError, NotFoundError
 from lanhar_core.jobs import Progress
@@ -79,21 +80,18 @@ class Batch:
     desc_labels: list[str]
 
 
-def subject_split(subjects: Sequence[str], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def validation_split(subjects: Sequence[str], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Boolean masks (train, validation) holding out ``fraction`` of the subjects (at least one).
 
     With a single subject there is nothing to hold out by person, so windows are split at
     random instead (the validation number is then optimistic).
     """
     subjects = np.asarray(subjects, dtype=object)
-    rng = np.random.default_rng(seed)
-    unique = np.array(sorted(set(subjects.tolist())), dtype=object)
-    if len(unique) < 2:
-        val = rng.random(len(subjects)) < fraction
-    else:
-        n_val = min(len(unique) - 1, max(1, round(fraction * len(unique))))
-        val = np.isin(subjects, rng.choice(unique, size=n_val, replace=False))
-    return ~val, val
+    if len(set(subjects.tolist())) < 2:
+        val = np.random.default_rng(seed).random(len(subjects)) < fraction
+        return ~val, val
+    split = subject_split(subjects, fraction, seed)
+    return split.train, split.test
 
 
 class BalancedSampler:
@@ -278,7 +276,7 @@ def fit_text_encoder(
         cfg = with_overrides(settings, "text_encoder", **(overrides or {})).text_encoder
     _check_config(cfg)
     torch.manual_seed(cfg.seed)
-    train_mask, val_mask = subject_split(data.subjects, cfg.val_fraction, cfg.seed)
+    train_mask, val_mask = validation_split(data.subjects, cfg.val_fraction, cfg.seed)
     sampler = BalancedSampler(data, np.flatnonzero(train_mask), cfg)
     val_rows = _validation_rows(data, val_mask, cfg)
     val_texts = [data.texts[i] for i in val_rows]
