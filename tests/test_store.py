@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -172,3 +173,23 @@ def test_a_process_killed_mid_transaction_leaves_the_store_as_before(filled: Sto
     time.sleep(0.1)
     reopened = Store(filled.path, lock_timeout_s=5.0)
     assert snapshot(reopened) == before
+
+
+def test_many_threads_opening_and_closing_connections_do_not_conflict(store: Store) -> None:
+    """The app's sessions and background jobs share one Store; DuckDB must not see open/close races."""
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(150):
+                with store.connect() as conn:
+                    conn.execute("SELECT count(*) FROM jobs").fetchone()
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
