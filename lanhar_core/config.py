@@ -187,6 +187,44 @@ class SensorEncoderSettings:
 
 
 @dataclass(frozen=True)
+class EvalSettings:
+    """The benchmark protocols (paper section 4; ``lanhar bench``, ``lanhar_core.eval``).
+
+    ``seeds``: runs per configuration (mean +/- std). ``val_fraction``: share of the source
+    subjects held out for validation (baseline tuning; paper: 80/20). ``backend``: writes the
+    interpretations and label descriptions a protocol needs and the evaluation collection
+    lacks. ``baselines``: comma-separated methods run beside ours (``features_gbdt``,
+    ``dcnn``, ``transformer``, ``zeroshot``). Budgets, because interpreting and embedding
+    texts dominate the cost on a CPU (MiniLM at 256 tokens: about 10 texts/s on 2 cores):
+    ours trains stages 1 and 2 on at most ``stage2_source_windows`` source training windows
+    (balanced per label) plus, when transductive, ``stage2_target_windows`` unlabeled target
+    windows drawn blind to their labels; the zero-shot baseline scores at most
+    ``zeroshot_windows`` target windows (0 = all; the supervised baselines and ours always
+    score all of them). ``sensor_epochs``: stage-2 epochs (0 = ``sensor_encoder.epochs``).
+    ``complex_trials``/``complex_kl_dims``: random half/half subject splits scored by the
+    Gaussian KL of PCA-reduced hand-crafted features, the most divergent one is used (paper
+    4.4). ``quick_*``: the ``--quick`` budgets (built-in sample, one seed, stage 1 shortened
+    through the ``text_encoder`` fields), sized to finish in CI in a few minutes.
+    """
+
+    seeds: int = 3
+    val_fraction: float = 0.2
+    backend: str = "rules"
+    baselines: str = "features_gbdt,dcnn,transformer,zeroshot"
+    stage2_source_windows: int = 2000
+    stage2_target_windows: int = 2000
+    zeroshot_windows: int = 0
+    sensor_epochs: int = 0
+    complex_trials: int = 20
+    complex_kl_dims: int = 8
+    quick_windows_per_label: int = 24
+    quick_text_epochs: int = 1
+    quick_text_per_class: int = 8
+    quick_text_max_length: int = 96
+    quick_sensor_epochs: int = 2
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     data: DataSettings = field(default_factory=DataSettings)
@@ -194,6 +232,7 @@ class Settings:
     quality: QualitySettings = field(default_factory=QualitySettings)
     text_encoder: TextEncoderSettings = field(default_factory=TextEncoderSettings)
     sensor_encoder: SensorEncoderSettings = field(default_factory=SensorEncoderSettings)
+    eval: EvalSettings = field(default_factory=EvalSettings)
 
     @property
     def db_path(self) -> Path:
@@ -222,6 +261,7 @@ _SECTIONS = {
     "quality": QualitySettings,
     "text_encoder": TextEncoderSettings,
     "sensor_encoder": SensorEncoderSettings,
+    "eval": EvalSettings,
 }
 
 
@@ -302,6 +342,9 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"sensor_encoder.smooth_windows must be a positive odd number, got {se.smooth_windows}")
     if not 0 < se.val_fraction < 1:
         raise ConfigError(f"sensor_encoder.val_fraction must be in (0, 1), got {se.val_fraction}")
+    ev = settings.eval
+    if ev.seeds < 1 or not 0 < ev.val_fraction < 1:
+        raise ConfigError(f"eval.seeds must be >= 1 and eval.val_fraction in (0, 1), got {ev.seeds}, {ev.val_fraction}")
     q = settings.quality
     if len(q.k_range) != 2 or not 1 <= q.k_range[0] <= q.k_range[1]:
         raise ConfigError(f"quality.k_range must be two integers 1 <= lo <= hi, got {q.k_range}")
