@@ -41,17 +41,25 @@ class GenerationContext:
     activity: str = ""
     display: str = ""
     index: int = 0
+    features: dict[str, float] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def for_window(
-        cls, signals: np.ndarray, rate_hz: float, placement: str, candidates: list[str] | tuple[str, ...]
+        cls,
+        signals: np.ndarray,
+        rate_hz: float,
+        placement: str,
+        candidates: list[str] | tuple[str, ...],
+        features: dict[str, float] | None = None,
     ) -> GenerationContext:
+        """``features``: the window's feature record when the caller already computed it (saves recomputing)."""
         return cls(
             kind="window",
             signals=np.asarray(signals, dtype=np.float32),
             rate_hz=float(rate_hz),
             placement=placement,
             candidates=tuple(candidates),
+            features=features,
         )
 
     @classmethod

@@ -210,7 +210,8 @@ def describe_window(context: GenerationContext) -> str:
     """The 7-point pattern summary of a window context; the context has no label to read."""
     if context.signals is None:
         raise InvalidSignalError("a window context has no signals; build it with GenerationContext.for_window")
-    return describe_features(window_features(context.signals, context.rate_hz))
+    features = context.features if context.features is not None else window_features(context.signals, context.rate_hz)
+    return describe_features(features)
 
 
 class RulesBackend:

@@ -100,7 +100,8 @@ def window_prompt(
     if variant not in ("full", "simple"):
         raise ConfigError(f"unknown window prompt variant {variant!r}; use 'full' or 'simple'")
     window = np.asarray(signals, dtype=np.float32)
-    context = GenerationContext.for_window(window, rate_hz, placement, list(candidates))
+    features = window_features(window, rate_hz)
+    context = GenerationContext.for_window(window, rate_hz, placement, list(candidates), features)
     n = int(window.shape[0])
     template = load_template(f"window_{variant}")
     task = load_template("task")
@@ -114,7 +115,7 @@ def window_prompt(
     }
     tags = [template.tag, task.tag]
     if variant == "full":
-        values["features"] = format_features(window_features(window, rate_hz))
+        values["features"] = format_features(features)
         values["knowledge"], knowledge_tag = _knowledge(candidates)
         tags.append(knowledge_tag)
     else:
