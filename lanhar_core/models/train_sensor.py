@@ -17,6 +17,7 @@ under ``models_dir/sensor-<run id>/recognizer``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -208,6 +209,8 @@ def train_sensor_encoder(
     torch.manual_seed(seed)
     model = create_sensor_encoder(cfg.preset, embed_dim, settings.data.window_samples)
     model.normalizer.fit(data.train.signals, seed=seed)
+    with torch.no_grad():
+        model.logit_scale.fill_(math.log(1.0 / cfg.tau))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     labels = label_vectors(store, collection, encoder_text)
     names = list(labels)
