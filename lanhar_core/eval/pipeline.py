@@ -1,0 +1,226 @@
+"""Our method end to end on one ``EvalTask``: texts, stage 1 (cached), stage 2, recognizer.
+
+Stage 1 is the expensive part and depends only on the source side, so its run is keyed
+by (training windows, their texts, the label descriptions, the stage-1 configuration and
+seed) and reused by every target of that source: the key travels in the recorded run's
+data selection (``storage/runs``) and a later benchmark finds the finished run there.
+
+Stage 2 is trained here from arrays (``lanhar_core.models.stage2``) rather than through
+``train_sensor_encoder``, because the protocols need what that recorded run does not
+offer: the exact source split (no further hold-out), unlabeled target windows whose
+labels are already removed, and window texts that may differ from the collection's
+current ones (the without-re-generation ablation).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from lanhar_core.config import Settings
+from lanhar_core.data.types import WindowSet
+from lanhar_core.errors import InsufficientDataError, NotFoundError
+from lanhar_core.eval.protocols import EvalTask, blind_sample, per_label_sample
+from lanhar_core.jobs import Progress
+from lanhar_core.models.recognizer import Preprocessing, Recognizer
+from lanhar_core.models.sensor_encoder import create_sensor_encoder
+from lanhar_core.models.stage2 import AlignmentData, AugmentOptions, train_epoch, unique_text_ids
+from lanhar_core.models.text_encoder import TextEncoder, load_text_encoder
+from lanhar_core.models.train_text import ENCODER_ARTIFACT, Stage1Data, fit_text_encoder
+from lanhar_core.vocab import category_of
+from storage import runs as run_store
+from storage.activities import activity_categories
+from storage.db import Store
+from storage.embedding_cache import StoreEmbeddingCache
+
+VARIANTS = ("transductive", "inductive")
+
+
+@dataclass(frozen=True)
+class TextSet:
+    """Window texts by window id and label descriptions by label, from one collection."""
+
+    collection: str
+    windows: dict[int, str]
+    descriptions: dict[str, list[str]]
+
+    def digest(self, window_ids: Sequence[int], labels: Sequence[str]) -> str:
+        """Hash of the texts a stage-1 run would read: changes whenever any of them changes."""
+        h = hashlib.sha256()
+        for w in sorted(int(i) for i in window_ids if int(i) in self.windows):
+            h.update(f"{w}\x00{self.windows[w]}\x01".encode())
+        for label in sorted(labels):
+            h.update(f"{label}\x02{json.dumps(self.descriptions.get(label, []))}".encode())
+        return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class OursConfig:
+    """One configuration of our method; ``train_text=False`` skips stage 1 (untrained encoder)."""
+
+    variant: str = "transductive"
+    text_overrides: dict[str, Any] = field(default_factory=dict)
+    train_text: bool = True
+    sensor_epochs: int = 30
+    stage2_source_windows: int = 2000
+    stage2_target_windows: int = 2000
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class OursResult:
+    predictions: np.ndarray
+    stage1_run_id: int | None
+    info: dict[str, Any]
+
+
+def _with_texts(windows: WindowSet, texts: dict[int, str]) -> WindowSet:
+    return windows.subset(np.array([int(w) in texts for w in windows.ids], dtype=bool))
+
+
+def stage1_key(task: EvalTask, train: WindowSet, texts: TextSet, cfg: dict[str, Any], seed: int) -> str:
+    """Identifies a stage-1 run: same key, same training data and settings, same weights."""
+    ids = [int(i) for i in train.ids]
+    payload = json.dumps(
+        {"texts": texts.digest(ids, task.train_labels), "cfg": cfg, "seed": seed, "labels": list(task.train_labels)},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+def find_stage1_run(store: Store, key: str) -> int | None:
+    """A finished stage-1 run recorded with ``key`` whose encoder is still on disk."""
+    for run in run_store.list_runs(store, kind="text", limit=1000):
+        if run.status == "finished" and run.data_selection.get("bench_key") == key:
+            path = run_store.artifacts(store, run.id).get(ENCODER_ARTIFACT)
+            if path is not None and path.exists():
+                return run.id
+    return None
+
+
+def stage1_encoder(
+    store: Store, settings: Settings, task: EvalTask, texts: TextSet, cfg: OursConfig, seed: int, progress: Progress
+) -> tuple[TextEncoder, int | None]:
+    """The fine-tuned encoder for the task's source side (trained once, then reused), or the untrained one."""
+    if not cfg.train_text:
+        return load_text_encoder(settings, store), None
+    te_cfg = {**dataclasses.asdict(settings.text_encoder), **cfg.text_overrides, "seed": seed}
+    train = _with_texts(source_sample(task, cfg, seed), texts.windows)
+    key = stage1_key(task, train, texts, te_cfg, seed)
+    run_id = find_stage1_run(store, key)
+    if run_id is None:
+        if len(train) == 0:
+            raise InsufficientDataError(
+                f"no training window of {task.source} has an interpretation in {texts.collection!r}; interpret them first"
+            )
+        extra = activity_categories(store)
+        data = Stage1Data(
+            texts=[texts.windows[int(w)] for w in train.ids],
+            labels=[str(x) for x in train.labels],
+            subjects=[f"{d}/{s}" for d, s in zip(train.datasets, train.subjects)],
+            descriptions={label: texts.descriptions[label] for label in task.train_labels},
+            categories={label: category_of(label, extra) for label in task.train_labels},
+            selection={"bench_key": key, "source": task.source, "collection": texts.collection, "windows": len(train)},
+        )
+        result = fit_text_encoder(store, settings, data, {**cfg.text_overrides, "seed": seed}, progress)
+        run_id = result.run_id
+    path = run_store.artifacts(store, run_id)[ENCODER_ARTIFACT]
+    return TextEncoder.load(path, cache=StoreEmbeddingCache(store)), run_id
+
+
+def train_stage2(
+    settings: Settings,
+    encoder: TextEncoder,
+    signals: np.ndarray,
+    texts: list[str],
+    seed: int,
+    epochs: int,
+    progress: Progress,
+) -> Recognizer:
+    """A sensor encoder aligned with the frozen embeddings of each window's own text; no labels involved."""
+    if len(texts) < 2:
+        raise InsufficientDataError(f"stage 2 needs at least 2 windows with interpretations, got {len(texts)}")
+    cfg = settings.sensor_encoder
+    text_ids, unique = unique_text_ids(texts)
+    embeddings = encoder.encode(unique, batch_size=settings.text_encoder.encode_batch_size, progress=progress)
+    data = AlignmentData(np.asarray(signals, dtype=np.float32), text_ids, embeddings)
+    torch.manual_seed(seed)
+    model = create_sensor_encoder(cfg.preset, int(embeddings.shape[1]), settings.data.window_samples)
+    model.normalizer.fit(data.signals, seed=seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    aug = AugmentOptions(cfg.augment_rotation_deg, cfg.augment_scale, cfg.augment_time_warp)
+    batches = -(-len(data) // cfg.batch_size)
+    progress.update(0, epochs * batches, "stage 2")
+    for epoch in range(1, epochs + 1):
+        loss = train_epoch(model, optimizer, data, cfg.batch_size, seed, epoch, aug, cfg.grad_clip, progress)
+        progress.update(epoch * batches, None, f"stage 2 epoch {epoch}/{epochs} loss {loss:.3f}")
+    return Recognizer(model, Preprocessing.from_settings(settings), model.temperature(), threshold=0.0)
+
+
+def stage2_windows(task: EvalTask, texts: TextSet, cfg: OursConfig, seed: int) -> tuple[WindowSet, WindowSet | None]:
+    """Source training windows (balanced cap) and, when transductive, unlabeled target windows (blind cap)."""
+    source = _with_texts(source_sample(task, cfg, seed), texts.windows)
+    if cfg.variant == "inductive":
+        return source, None
+    if cfg.variant != "transductive":
+        raise ValueError(f"unknown stage-2 variant {cfg.variant!r}; use one of {VARIANTS}")
+    target = _with_texts(unlabeled_sample(task, cfg, seed), texts.windows)
+    return source, target
+
+
+def source_sample(task: EvalTask, cfg: OursConfig, seed: int) -> WindowSet:
+    """The source training windows ours uses (stage 1 and stage 2): at most the budget, balanced per label."""
+    return per_label_sample(task.train, cfg.stage2_source_windows // max(1, len(task.train_labels)), seed)
+
+
+def unlabeled_sample(task: EvalTask, cfg: OursConfig, seed: int) -> WindowSet:
+    """The unlabeled target windows transductive stage 2 may use: drawn before anything else is looked at."""
+    return blind_sample(task.unlabeled, cfg.stage2_target_windows, seed)
+
+
+def run_ours(
+    store: Store,
+    settings: Settings,
+    task: EvalTask,
+    texts: TextSet,
+    cfg: OursConfig,
+    seed: int,
+    progress: Progress | None = None,
+) -> OursResult:
+    """Train ours on the task's source side and predict its test windows among ``task.eval_labels``.
+
+    Labels beyond ``task.train_labels`` are added to the recognizer from their descriptions
+    only (``Recognizer.add_label``), as a user adding a new activity would.
+    """
+    progress = progress or Progress()
+    missing = [label for label in task.eval_labels if not texts.descriptions.get(label)]
+    if missing:
+        raise NotFoundError(
+            f"collection {texts.collection!r} has no description of {missing}; run `lanhar interpret labels` for them"
+        )
+    encoder, run_id = stage1_encoder(store, settings, task, texts, cfg, seed, progress)
+    source, target = stage2_windows(task, texts, cfg, seed)
+    parts = [source] + ([target] if target is not None else [])
+    signals = np.concatenate([p.signals for p in parts])
+    window_texts = [texts.windows[int(w)] for p in parts for w in p.ids]
+    recognizer = train_stage2(settings, encoder, signals, window_texts, seed, cfg.sensor_epochs, progress)
+    for label in task.eval_labels:
+        recognizer.add_label(label, texts.descriptions[label], encoder)
+    predicted = recognizer.predict(task.test.signals, allow_unknown=False).labels
+    info = {
+        "stage1_run_id": run_id,
+        "stage2_source_windows": len(source),
+        "stage2_target_windows": 0 if target is None else len(target),
+        "temperature": recognizer.temperature,
+    }
+    return OursResult(np.asarray(predicted, dtype=object), run_id, info)

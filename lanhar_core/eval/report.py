@@ -1,0 +1,120 @@
+"""Tables from stored results, beside the paper's numbers where a comparable one exists.
+
+Rows are aggregated over seeds as mean +/- sample std. The paper's per-pair numbers are
+only shown for pairs of the datasets it used under their names in this store (HAPT is the
+paper's UCI, MotionSense its Motion; HHAR and Shoaib when a user ingests them); the
+built-in samples are excerpts and get no paper column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lanhar_core.eval.metrics import mean_std
+
+PAPER_NAMES: dict[str, str] = {"hapt": "UCI", "motionsense": "Motion", "hhar": "HHAR", "shoaib": "Shoaib"}
+
+PAPER_LANHAR: dict[tuple[str, str], tuple[float, float]] = {
+    ("HHAR", "UCI"): (0.830, 0.804), ("HHAR", "Motion"): (0.812, 0.795), ("HHAR", "Shoaib"): (0.730, 0.693),
+    ("UCI", "HHAR"): (0.855, 0.808), ("UCI", "Motion"): (0.811, 0.765), ("UCI", "Shoaib"): (0.782, 0.718),
+    ("Motion", "HHAR"): (0.697, 0.617), ("Motion", "UCI"): (0.764, 0.713), ("Motion", "Shoaib"): (0.730, 0.724),
+    ("Shoaib", "HHAR"): (0.717, 0.687), ("Shoaib", "UCI"): (0.789, 0.730), ("Shoaib", "Motion"): (0.768, 0.721),
+}
+"""Paper Table 2, LanHAR (accuracy, F1) per source -> target."""
+
+PAPER_DCNN: dict[tuple[str, str], tuple[float, float]] = {("UCI", "Motion"): (0.122, 0.069), ("Motion", "UCI"): (0.605, 0.424)}
+PAPER_TRANSFORMER: dict[tuple[str, str], tuple[float, float]] = {
+    ("UCI", "Motion"): (0.451, 0.155), ("Motion", "UCI"): (0.449, 0.279),
+}
+
+PAPER_AVERAGE: dict[str, tuple[float, float]] = {"lanhar": (0.774, 0.731), "dcnn": (0.392, 0.266), "transformer": (0.449, 0.231)}
+"""Paper Table 2, average over its 12 pairs (accuracy, F1)."""
+
+_PAPER_PER_PAIR = {"lanhar": PAPER_LANHAR, "dcnn": PAPER_DCNN, "transformer": PAPER_TRANSFORMER}
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[list[object]]
+
+
+def paper_pair(method: str, source: str, target: str) -> tuple[float, float] | None:
+    """The paper's (accuracy, F1) for this method on this pair, if it reported one."""
+    key = (PAPER_NAMES.get(source, ""), PAPER_NAMES.get(target, ""))
+    return _PAPER_PER_PAIR.get(method, {}).get(key)
+
+
+def _fmt(values: Sequence[float]) -> str:
+    clean = [float(v) for v in values if v is not None and not np.isnan(v)]
+    if not clean:
+        return "-"
+    mean, std = mean_std(clean)
+    return f"{mean:.3f} ± {std:.3f}" if len(clean) > 1 else f"{mean:.3f}"
+
+
+def _paper(value: tuple[float, float] | None) -> str:
+    return f"{value[0]:.3f} / {value[1]:.3f}" if value else ""
+
+
+def flatten(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per result with the metric columns pulled out of the JSON."""
+    rows = []
+    for rec in frame.to_dict("records"):
+        m = rec["metrics"]
+        rows.append({
+            "source": rec["source"], "target": rec["target"], "method": rec["method"], "variant": rec["variant"],
+            "seed": rec["seed"], "wall_s": rec["wall_s"], "not_run": m.get("not_run"),
+            **{k: m.get(k) for k in ("accuracy", "macro_f1", "weighted_f1", "category_accuracy",
+                                     "new_accuracy", "common_accuracy", "n")},
+        })
+    return pd.DataFrame(rows)
+
+
+def per_pair_table(frame: pd.DataFrame, protocol: str) -> Table:
+    """Per (pair, method, variant): metrics over seeds, wall time, and the paper's number."""
+    flat = flatten(frame)
+    metrics = ["accuracy", "macro_f1", "weighted_f1", "category_accuracy"]
+    if protocol == "new":
+        metrics = ["new_accuracy", "accuracy", "macro_f1", "common_accuracy", "category_accuracy"]
+    headers = ["source", "target", "method", "variant", "seeds", *metrics, "wall s", "paper acc / F1"]
+    rows: list[list[object]] = []
+    for (source, target, method, variant), group in flat.groupby(["source", "target", "method", "variant"], sort=False):
+        if group["not_run"].notna().all():
+            rows.append([source, target, method, variant, 0, f"not run: {group['not_run'].iloc[0]}",
+                         *[""] * (len(metrics) - 1), "", ""])
+            continue
+        paper = paper_pair(method, source, target) if protocol == "cross" else None
+        rows.append([source, target, method, variant, len(group), *[_fmt(group[m].tolist()) for m in metrics],
+                     f"{group['wall_s'].mean():.0f}", _paper(paper)])
+    return Table(f"{protocol}: per pair (mean ± std over seeds)", headers, rows)
+
+
+def average_table(frame: pd.DataFrame, protocol: str) -> Table:
+    """Per (method, variant): the mean over pairs of the per-pair means, and the best baseline gap."""
+    flat = flatten(frame)
+    flat = flat[flat["not_run"].isna()]
+    metrics = ["new_accuracy", "accuracy", "macro_f1"] if protocol == "new" else ["accuracy", "macro_f1", "weighted_f1", "category_accuracy"]
+    pair_means = flat.groupby(["method", "variant", "source", "target"], sort=False)[metrics].mean().reset_index()
+    headers = ["method", "variant", "pairs", *[f"avg {m}" for m in metrics]]
+    if protocol == "cross":
+        headers.append("paper avg acc / F1")
+    rows: list[list[object]] = []
+    for (method, variant), group in pair_means.groupby(["method", "variant"], sort=False):
+        row: list[object] = [method, variant, len(group), *[float(group[m].mean()) for m in metrics]]
+        if protocol == "cross":
+            row.append(_paper(PAPER_AVERAGE.get(method)))
+        rows.append(row)
+    return Table(f"{protocol}: average over pairs", headers, rows)
+
+
+def tables(frame: pd.DataFrame, protocol: str) -> list[Table]:
+    """The tables ``lanhar bench`` prints for one benchmark's results."""
+    if frame.empty:
+        return []
+    return [per_pair_table(frame, protocol), average_table(frame, protocol)]
