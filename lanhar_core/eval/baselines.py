@@ -180,13 +180,14 @@ class TorchClassifier:
 
 
 def candidate_grid(name: str, rate_hz: float, seed: int, quick: bool = False) -> list[Classifier]:
-    """The ``TUNING_BUDGET`` configurations tried for one baseline (fewer steps in quick mode)."""
+    """The ``TUNING_BUDGET`` configurations tried for one baseline (fewer steps and boosting rounds in quick mode)."""
     steps = 150 if quick else 1500
+    rounds = 0.25 if quick else 1.0
     grids: dict[str, list[Any]] = {
         "features_gbdt": [
-            FeatureBoosting(rate_hz, max_depth=3, learning_rate=0.1, seed=seed),
-            FeatureBoosting(rate_hz, max_depth=None, learning_rate=0.1, seed=seed),
-            FeatureBoosting(rate_hz, max_depth=6, learning_rate=0.05, max_iter=400, seed=seed),
+            FeatureBoosting(rate_hz, max_depth=3, learning_rate=0.1, max_iter=int(200 * rounds), seed=seed),
+            FeatureBoosting(rate_hz, max_depth=None, learning_rate=0.1, max_iter=int(200 * rounds), seed=seed),
+            FeatureBoosting(rate_hz, max_depth=6, learning_rate=0.05, max_iter=int(400 * rounds), seed=seed),
         ],
         "dcnn": [
             TorchClassifier("dcnn", width=w, lr=lr, steps=steps, seed=seed)
