@@ -1,0 +1,59 @@
+"""`lanhar bench`: option parsing, refusals, and the --quick run end to end on the built-in sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lanhar_core.cli import main
+from lanhar_core.cli.bench import parse_pairs
+from lanhar_core.errors import ConfigError
+from lanhar_core.eval.runner import REAL_DATASETS
+from storage import results as result_store
+from storage.db import Store
+
+
+def test_pairs_default_to_every_ordered_pair_of_the_four_datasets() -> None:
+    pairs = parse_pairs(None, None)
+    assert len(pairs) == 12 and len(set(pairs)) == 12
+    assert {d for p in pairs for d in p} == set(REAL_DATASETS)
+    assert "dsads@torso" in REAL_DATASETS
+    assert parse_pairs(None, "hapt,motionsense") == [("hapt", "motionsense"), ("motionsense", "hapt")]
+    assert parse_pairs("hapt:uschad, dsads:hapt", None) == [("hapt", "uschad"), ("dsads", "hapt")]
+
+
+@pytest.mark.parametrize("text", ["hapt", "hapt:hapt", "hapt:", "a:b:c"])
+def test_malformed_pairs_are_refused(text: str) -> None:
+    with pytest.raises(ConfigError, match="SOURCE:TARGET"):
+        parse_pairs(text, None)
+
+
+def test_unknown_dataset_is_refused_with_the_ingest_hint(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--home", str(home), "bench", "cross", "--pairs", "hapt:motionsense"]) == 2
+    assert "lanhar data ingest" in capsys.readouterr().err
+
+
+def test_results_without_any_benchmark_says_what_to_run(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--home", str(home), "bench", "results"]) == 2
+    assert "bench cross --quick" in capsys.readouterr().err
+
+
+def test_quick_cross_benchmark_runs_stores_and_reprints(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--home", str(home), "bench", "cross", "--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "sample_hapt" in out and "average over pairs" in out
+    for method in ("lanhar", "features_gbdt", "dcnn", "transformer", "zeroshot"):
+        assert method in out
+
+    store = Store(home / "lanhar.duckdb")
+    benchmark_id = result_store.latest_benchmark(store, "cross")
+    frame = result_store.results(store, benchmark_id)
+    assert set(frame["variant"]) >= {"transductive", "inductive", "supervised", "pretrained"}
+    assert (frame["seed"] == 0).all()
+
+    assert main(["--home", str(home), "bench", "results", "--benchmark", benchmark_id]) == 0
+    again = capsys.readouterr().out
+    assert benchmark_id in again and "lanhar" in again
+    assert main(["--home", str(home), "bench", "results", "--list"]) == 0
+    assert benchmark_id in capsys.readouterr().out

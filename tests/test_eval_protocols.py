@@ -1,0 +1,207 @@
+"""Protocol logic on the built-in sample: splits, label sets, label blindness, stored results."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+
+from lanhar_core.data.sample import ensure_sample
+from lanhar_core.eval import pipeline
+from lanhar_core.eval.pipeline import OursConfig, TextSet, run_ours, stage2_windows
+from lanhar_core.eval.protocols import (
+    EvalTask,
+    complex_task,
+    cross_dataset_task,
+    feature_divergence,
+    new_activity_task,
+    strip_labels,
+)
+from lanhar_core.eval.report import paper_pair, tables
+from lanhar_core.eval.runner import BenchOptions, run_pairs, task_metrics
+from lanhar_core.eval.splits import SplitError, max_divergence_split
+from lanhar_core.vocab import COMMON_ACTIVITIES
+from storage import results as result_store
+
+SOURCE, TARGET = "sample_hapt", "sample_motionsense"
+
+
+class HashEncoder:
+    """A deterministic stand-in for the text encoder: one fixed random unit vector per distinct text."""
+
+    dim = 16
+    version = "hash-test"
+
+    def encode(self, texts, batch_size: int = 32, progress=None) -> np.ndarray:  # noqa: ANN001 - test double
+        rows = []
+        for text in texts:
+            seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
+            v = np.random.default_rng(seed).normal(size=self.dim)
+            rows.append(v / np.linalg.norm(v))
+        return np.asarray(rows, dtype=np.float32).reshape(len(rows), self.dim)
+
+
+@pytest.fixture
+def sample_store(store, settings):
+    ensure_sample(store, settings)
+    return store
+
+
+@pytest.fixture
+def hash_encoder(monkeypatch: pytest.MonkeyPatch) -> HashEncoder:
+    encoder = HashEncoder()
+    monkeypatch.setattr(pipeline, "load_text_encoder", lambda settings, store=None: encoder)
+    monkeypatch.setattr("lanhar_core.eval.runner.load_text_encoder", lambda settings, store=None: encoder)
+    return encoder
+
+
+def _fake_texts(task: EvalTask) -> TextSet:
+    """Texts that depend on the signal only (never the label), like real interpretations."""
+    windows = {}
+    for ws in (task.train, task.test, task.unlabeled):
+        for window_id, signal in zip(ws.ids, ws.signals):
+            windows[int(window_id)] = f"energy {np.round(signal[:, :3].std(), 1)}"
+    descriptions = {label: [f"{label} one", f"{label} two"] for label in task.eval_labels}
+    return TextSet("fake", windows, descriptions)
+
+
+def test_cross_task_splits_source_by_subject_and_keeps_the_common_labels(sample_store) -> None:
+    task = cross_dataset_task(sample_store, SOURCE, TARGET, seed=0)
+    assert not set(task.train.subjects) & set(task.val.subjects)
+    assert set(task.train.datasets) == set(task.val.datasets) == {SOURCE}
+    assert set(task.test.datasets) == {TARGET}
+    assert set(task.train.labels) | set(task.val.labels) <= set(COMMON_ACTIVITIES)
+    assert set(task.test.labels) == set(COMMON_ACTIVITIES)
+    assert task.train_labels == task.eval_labels == COMMON_ACTIVITIES
+    assert all(label is None for label in task.unlabeled.labels)
+    assert all(label is None for label in task.unlabeled.native_labels)
+
+
+def test_cross_task_split_depends_on_the_seed_only(sample_store) -> None:
+    a = cross_dataset_task(sample_store, SOURCE, TARGET, seed=1)
+    b = cross_dataset_task(sample_store, SOURCE, TARGET, seed=1)
+    assert a.info["val_subjects"] == b.info["val_subjects"]
+    assert np.array_equal(a.train.ids, b.train.ids)
+
+
+def test_same_source_and_target_is_refused(sample_store) -> None:
+    with pytest.raises(SplitError, match="two datasets"):
+        cross_dataset_task(sample_store, SOURCE, SOURCE, seed=0)
+
+
+def test_new_activity_task_scores_all_target_labels_but_trains_on_the_common_ones(sample_store) -> None:
+    task = new_activity_task(sample_store, SOURCE, TARGET, seed=0)
+    assert task.train_labels == COMMON_ACTIVITIES
+    assert set(task.train.labels) <= set(COMMON_ACTIVITIES)
+    assert set(task.eval_labels) == {"walk", "upstairs", "downstairs", "sit", "stand", "jog"}
+    assert set(task.new_labels) == {"stand", "jog"}
+    assert set(task.test.labels) == set(task.eval_labels)
+
+
+def test_complex_task_halves_share_no_subject(sample_store) -> None:
+    task = complex_task(sample_store, TARGET, seed=0, trials=4, dims=4)
+    half_a, half_b = set(task.info["half_a"]), set(task.info["half_b"])
+    assert half_a and half_b and not half_a & half_b
+    assert set(task.train.subjects) <= half_a and set(task.test.subjects) <= half_b
+    assert set(task.test.labels) <= set(task.train_labels)
+
+
+def test_max_divergence_split_picks_the_most_different_halves(sample_store) -> None:
+    from storage.datasets import load_windows
+
+    windows = load_windows(sample_store, dataset=TARGET)
+    divergence = feature_divergence(windows, dims=4)
+    chosen = max_divergence_split(windows.subjects, divergence, n_trials=6, seed=0)
+    best = divergence(chosen.train, chosen.test)
+    from lanhar_core.eval.splits import subject_split
+
+    for t in range(6):
+        other = subject_split(windows.subjects, 0.5, seed=t)
+        assert divergence(other.train, other.test) <= best + 1e-9
+
+
+def test_stage2_windows_never_carry_target_labels(sample_store) -> None:
+    task = cross_dataset_task(sample_store, SOURCE, TARGET, seed=0, per_label=10)
+    texts = _fake_texts(task)
+    source, target = stage2_windows(task, texts, OursConfig("transductive", stage2_target_windows=30), seed=0)
+    assert target is not None and len(target) == 30
+    assert all(label is None for label in target.labels)
+    _, none = stage2_windows(task, texts, OursConfig("inductive"), seed=0)
+    assert none is None
+
+
+def test_shuffled_target_labels_leave_our_predictions_identical(sample_store, settings, hash_encoder) -> None:
+    task = cross_dataset_task(sample_store, SOURCE, TARGET, seed=0, per_label=12)
+    texts = _fake_texts(task)
+    cfg = OursConfig("transductive", train_text=False, sensor_epochs=1, stage2_source_windows=48, stage2_target_windows=48)
+    first = run_ours(sample_store, settings, task, texts, cfg, seed=0).predictions
+
+    rng = np.random.default_rng(0)
+    shuffled_test = task.test.subset(np.arange(len(task.test)))
+    shuffled_test.labels[:] = rng.permutation(shuffled_test.labels)
+    task.test = shuffled_test
+    second = run_ours(sample_store, settings, task, texts, cfg, seed=0).predictions
+    assert np.array_equal(first, second)
+    assert set(first) <= set(task.eval_labels)
+
+
+def test_task_metrics_report_new_activity_and_category_accuracy(sample_store) -> None:
+    task = new_activity_task(sample_store, SOURCE, TARGET, seed=0, per_label=2)
+    truth = np.array(["walk", "jog", "stand", "sit"], dtype=object)
+    predicted = np.array(["walk", "walk", "stand", "stand"], dtype=object)
+    metrics = task_metrics(task, truth, predicted, {})
+    assert metrics["accuracy"] == 0.5
+    assert metrics["new_accuracy"] == 0.5 and metrics["new_n"] == 2
+    assert metrics["common_accuracy"] == 0.5
+    assert metrics["category_accuracy"] == 1.0
+
+
+def test_results_are_stored_and_reprinted(sample_store, settings, hash_encoder, monkeypatch) -> None:
+    from lanhar_core.eval import runner
+
+    untrained = runner.ours_config
+    monkeypatch.setattr(runner, "ours_config", lambda *a, **k: untrained(*a, **k, train_text=False))
+    options = BenchOptions(seeds=1, variants=("inductive",), baselines=("features_gbdt", "zeroshot"), quick=True)
+    benchmark_id = run_pairs(sample_store, settings, "cross", [(SOURCE, TARGET)], options)
+    frame = result_store.results(sample_store, benchmark_id)
+    assert sorted(frame["method"]) == ["features_gbdt", "lanhar", "zeroshot"]
+    assert result_store.get_benchmark(sample_store, benchmark_id).status == "finished"
+    for metrics in frame["metrics"]:
+        assert 0.0 <= metrics["accuracy"] <= 1.0
+        assert len(metrics["confusion"]) >= 4
+    assert result_store.latest_benchmark(sample_store) == benchmark_id
+    printed = tables(frame, "cross")
+    assert [t.title.split(":")[1].strip() for t in printed] == ["per pair (mean ± std over seeds)", "average over pairs"]
+    from lanhar_core.cli.bench import _print
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        _print(sample_store, benchmark_id)
+    assert "features_gbdt" in out.getvalue() and "lanhar" in out.getvalue()
+
+
+def test_paper_numbers_only_for_the_papers_datasets() -> None:
+    assert paper_pair("lanhar", "hapt", "motionsense") == (0.811, 0.765)
+    assert paper_pair("lanhar", "motionsense", "hapt") == (0.764, 0.713)
+    assert paper_pair("lanhar", "sample_hapt", "sample_motionsense") is None
+
+
+def test_strip_labels_keeps_signals_and_ids(sample_store) -> None:
+    task = cross_dataset_task(sample_store, SOURCE, TARGET, seed=0, per_label=3)
+    stripped = strip_labels(task.test)
+    assert np.array_equal(stripped.ids, task.test.ids)
+    assert np.array_equal(stripped.signals, task.test.signals)
+    assert all(label is None for label in stripped.labels)
+
+
+def test_dataset_spec_selects_one_placement(sample_store) -> None:
+    from lanhar_core.eval.protocols import load_spec, split_spec
+
+    assert split_spec("dsads@torso") == ("dsads", "torso")
+    assert split_spec("hapt") == ("hapt", None)
+    assert set(load_spec(sample_store, "sample_hapt@waist").placements) == {"waist"}
+    with pytest.raises(SplitError, match="no windows"):
+        load_spec(sample_store, "sample_hapt@wrist")
