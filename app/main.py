@@ -20,6 +20,7 @@ import streamlit as st  # noqa: E402
 from app.components.context import get_settings, get_store  # noqa: E402
 from lanhar_core.config import Settings  # noqa: E402
 from lanhar_core.data.sample import ensure_sample  # noqa: E402
+from lanhar_core.sample_interpretations import ensure_sample_interpretations  # noqa: E402
 from lanhar_core.errors import LanharError  # noqa: E402
 from lanhar_core.jobs import Progress  # noqa: E402
 from storage.db import Store  # noqa: E402
@@ -34,7 +35,7 @@ def _sample_guard() -> tuple[threading.Lock, set[str]]:
 
 
 def ensure_sample_once(store: Store, settings: Settings) -> None:
-    """Ingest the built-in sample on first run (idempotent), showing progress; once per process."""
+    """Ingest the built-in sample and its interpretations on first run (idempotent), showing progress; once per process."""
     lock, checked = _sample_guard()
     key = str(store.path)
     if key in checked:
@@ -49,7 +50,9 @@ def ensure_sample_once(store: Store, settings: Settings) -> None:
             def show(done: int, total: int | None, message: str) -> None:
                 bar.progress(min(1.0, done / total) if total else 0.0, text=message or None)
 
-            ensure_sample(store, settings, Progress(show))
+            reports = ensure_sample(store, settings, Progress(show))
+            st.write("Writing the sample's interpretations (rule-based writer; shipped LLM texts imported)...")
+            ensure_sample_interpretations(store, settings, [r.dataset for r in reports], Progress(show))
         placeholder.empty()
         checked.add(key)
 

@@ -36,6 +36,7 @@ from storage.db import Store
 MAIN = Path(__file__).resolve().parents[1] / "app" / "main.py"
 PAGES = ("datasets", "review", "embeddings", "training", "recognize")
 TIMEOUT_S = 120
+FIRST_RUN_TIMEOUT_S = 900
 DATASET = "sample_hapt"
 
 
@@ -89,7 +90,7 @@ def app_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, A
     previous = os.environ.get("LANHAR_HOME")
     os.environ["LANHAR_HOME"] = str(home)
     try:
-        first = _app().run()
+        first = AppTest.from_file(str(MAIN), default_timeout=FIRST_RUN_TIMEOUT_S).run()
         store = Store(load_settings(home).db_path)
         _add_review_data(store, home)
         _register_recognizer(store, home)
@@ -111,6 +112,8 @@ def test_first_run_ingests_the_sample(app_home: tuple[Path, AppTest], store: Sto
     _no_exception(first)
     assert first.title[0].value == "Datasets"
     assert {"sample_hapt", "sample_motionsense"} <= set(data_store.list_datasets(store)["name"])
+    collections = interp_store.list_collections(store).set_index("collection")
+    assert collections.loc["rules:rules-v1", "windows"] == data_store.window_counts(store)["n"].sum()
 
 
 @pytest.mark.parametrize("page", PAGES)
