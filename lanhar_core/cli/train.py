@@ -114,8 +114,7 @@ def _train_sensor(args: argparse.Namespace) -> int:
             seed=args.seed,
             target_datasets=args.target,
         )
-    print(f"run {result.run_id}: {result.status}, {result.epochs_done} epochs, recognizer in {result.recognizer_dir}")
-    print_table(["metric", "value"], sorted(result.metrics.items()))
+    _summary(store, result)
     return 0
 
 

@@ -27,7 +27,7 @@ import torch
 
 from lanhar_core.config import Settings
 from lanhar_core.data.types import WindowSet
-from lanhar_core.errors import InsufficientDataError, ModelError
+from lanhar_core.errors import InsufficientDataError
 from lanhar_core.jobs import Progress
 from lanhar_core.models.checkpoint import CHECKPOINT_FILE, RunResult, RunTracker, load_checkpoint, save_checkpoint
 from lanhar_core.models.recognizer import Preprocessing, Recognizer, TextEmbedder, label_embedding
@@ -163,20 +163,20 @@ def label_vectors(store: Store, collection: str, text_encoder: TextEmbedder) -> 
 def _resolve_text_encoder(
     store: Store, settings: Settings, text: int | TextEmbedder | None
 ) -> tuple[TextEmbedder, int | None, str]:
-    """(encoder, parent run id, reference saved with the recognizer for adding labels later)."""
-    from lanhar_core.models.text_encoder import TextEncoder
+    """(encoder, parent run id, reference saved with the recognizer for adding labels later).
+
+    Encoders come through ``load_text_encoder`` so they share the store's embedding cache:
+    the interpretations stage 1 (or an earlier stage 2) embedded are not encoded again.
+    """
+    from lanhar_core.models.text_encoder import load_text_encoder
 
     if text is None:
         parent = runs.latest_run(store, "text")
         text = parent.id if parent else None
-        if text is None:
-            path = settings.text_encoder.path
-            return TextEncoder.load(path or None, max_length=settings.text_encoder.max_length), None, path
-    if isinstance(text, int):
-        found = runs.artifacts(store, text)
-        if "encoder" not in found:
-            raise ModelError(f"run {text} has no text encoder artifact; pass the id of a finished stage-1 (`lanhar train text`) run")
-        return TextEncoder.load(found["encoder"]), text, str(found["encoder"])
+    if text is None or isinstance(text, int):
+        encoder = load_text_encoder(settings, store, text)
+        reference = str(runs.artifacts(store, text)["text_encoder"]) if text is not None else settings.text_encoder.path
+        return encoder, text, reference
     return text, None, str(getattr(text, "source_path", ""))
 
 
