@@ -22,6 +22,7 @@ from app.components.review_actions import (
     accept,
     edit,
     last_action,
+    regenerate,
     reject,
     revision,
     undo_last,
@@ -185,8 +186,8 @@ def live_fact_check(text: str, features: dict[str, float]) -> None:
 
 
 def action_buttons(store: Store, item: interp_store.Interpretation, reviewer: str) -> None:
-    """Accept / reject buttons and the edit form."""
-    a, r = st.columns(2)
+    """Accept / reject / regenerate buttons and the edit form."""
+    a, r, g = st.columns(3)
     with user_errors("The action failed"):
         if a.button("Accept", key="review_accept", icon=":material/check:", disabled=item.review_status == "accepted"):
             accept(store, item, reviewer)
@@ -194,11 +195,12 @@ def action_buttons(store: Store, item: interp_store.Interpretation, reviewer: st
         if r.button("Reject", key="review_reject", icon=":material/close:", disabled=item.review_status == "rejected"):
             reject(store, item, reviewer)
             st.rerun()
-    st.info(
-        "Regenerating this single interpretation needs a library call for one target "
-        "(lanhar_core.quality.runs has only dataset-wide runs). Use “Re-generate flagged” in the sidebar, "
-        "which revises this dataset's flagged texts with the configured backend."
-    )
+        backend = make_backend(get_settings())
+        if g.button("Regenerate", key="review_regenerate", icon=":material/refresh:",
+                    help=f"Ask {backend.name} ({backend.model}) to check this text against the data and correct it"):
+            with st.spinner(f"Asking {backend.name} to revise it..."):
+                regenerate(store, item, backend)
+            st.rerun()
     with st.form("review_edit_form"):
         text = st.text_area("Edit the text", value=item.text, height=220, key=f"review_edit_{item.id}")
         if st.form_submit_button("Save edit (accepted as a new version)"):

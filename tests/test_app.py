@@ -195,6 +195,20 @@ def test_edit_then_undo_gives_current_back(app_home: tuple[Path, AppTest], store
     assert interp_store.get_interpretation(store, edited.id).review_status == "rejected"
 
 
+def test_regenerate_then_undo_gives_current_back(app_home: tuple[Path, AppTest], store: Store) -> None:
+    at = _review_all(_page("review"))
+    _picker(at).select_index(2).run()
+    original = _shown_interpretation(at, store)
+    at.button(key="review_regenerate").click().run()
+    _no_exception(at)
+    revised = _shown_interpretation(at, store)
+    assert revised.id != original.id and revised.origin == "regenerated" and revised.parent_id == original.id
+    at.button(key="review_undo").click().run()
+    _no_exception(at)
+    assert _shown_interpretation(at, store).id == original.id
+    assert interp_store.get_interpretation(store, revised.id).review_status == "rejected"
+
+
 def _phone_csv(rate_hz: float = 50.0, seconds: float = 30.0) -> bytes:
     t = np.arange(int(rate_hz * seconds)) / rate_hz
     table = pd.DataFrame(

@@ -11,7 +11,7 @@ import pytest
 from lanhar_core.config import Settings, with_overrides
 from lanhar_core.interpret import interpret_windows
 from lanhar_core.llm.rules_backend import RulesBackend
-from lanhar_core.quality.runs import run_factcheck, run_flagging, run_kl, run_regeneration
+from lanhar_core.quality.runs import regenerate_one, run_factcheck, run_flagging, run_kl, run_regeneration
 from storage import interpretations as it
 from storage import quality as q
 from storage.db import Store
@@ -106,3 +106,19 @@ def test_kl_run_on_raw_and_features(store: Store, settings: Settings) -> None:
         assert {r.label for r in report.rows["current"]} == {"walk", "sit"}
         assert np.isfinite(report.average())
     assert len(q.kl_results(store)) == 4
+
+
+def test_regenerate_one_stores_the_revision_as_the_next_current_version(store: Store, collection: dict[str, int]) -> None:
+    window = collection["free_window"]
+    new_id = regenerate_one(store, collection["free"], RulesBackend())
+    revised = it.get_interpretation(store, new_id)
+    assert revised.origin == "regenerated" and revised.parent_id == collection["free"]
+    assert NOISE not in revised.text and revised.valid
+    assert revised.prompt_messages and "previous response" in revised.prompt_messages[-1]["content"]
+    current = it.current_window_interpretations(store, COLLECTION, "toy").set_index("window_id")
+    assert current.loc[window, "interpretation_id"] == new_id
+
+    locked_window = collection["locked_window"]
+    regenerate_one(store, collection["locked"], RulesBackend())
+    current = it.current_window_interpretations(store, COLLECTION, "toy").set_index("window_id")
+    assert current.loc[locked_window, "interpretation_id"] == collection["locked"], "an accepted version stays current"

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from lanhar_core.llm.base import Backend
+from lanhar_core.quality.runs import regenerate_one
 from storage import interpretations as interp_store
 from storage.db import Store
 
@@ -68,6 +70,13 @@ def edit(store: Store, item: interp_store.Interpretation, text: str, reviewer: s
     """Save the reviewer's text as a new accepted version; undo rejects that version."""
     new_id = interp_store.edit_interpretation(store, item.id, text, reviewer)
     _push(ReviewAction(f"edited interpretation #{item.id} into #{new_id}", ((new_id, "rejected"),)))
+    return new_id
+
+
+def regenerate(store: Store, item: interp_store.Interpretation, backend: Backend) -> int:
+    """Ask the backend to revise this text into a new current version; undo rejects that version."""
+    new_id = regenerate_one(store, item.id, backend)
+    _push(ReviewAction(f"regenerated interpretation #{item.id} into #{new_id}", ((new_id, "rejected"),)))
     return new_id
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from lanhar_core.config import Settings
-from lanhar_core.errors import CancelledError, ConfigError, InsufficientDataError
+from lanhar_core.errors import BackendError, CancelledError, ConfigError, InsufficientDataError, NotFoundError
 from lanhar_core.interpret import dataset_candidates
 from lanhar_core.jobs import Progress
 from lanhar_core.llm.base import Backend, Generation, GenerationContext, PromptSpec
@@ -383,6 +383,37 @@ def run_regeneration(
         report = RegenerationReport(run_id, result, int(locked.sum()))
         store_q.finish_run(store, run_id, "finished", report.summary())
     return report
+
+
+def regenerate_one(store: Store, interpretation_id: int, backend: Backend) -> int:
+    """A reviewer's explicit request to rewrite one window interpretation; returns the new version's id.
+
+    Unlike a re-generation run there is no accept rule: the reviewer asked and will judge,
+    so the reply is stored as the next version (origin ``regenerated``; invalid replies kept
+    with their reason) and becomes current unless a reviewer already accepted another
+    version. Undo is rejecting it. The revision prompt is built as in ``run_regeneration``.
+    """
+    stored = store_it.get_interpretation(store, interpretation_id)
+    if stored.target_kind != "window" or stored.window_id is None:
+        raise NotFoundError(f"interpretation {interpretation_id} is not a window interpretation; only those can be regenerated")
+    dataset = str(load_windows(store, ids=[stored.window_id]).datasets[0])
+    candidates, forbidden = dataset_candidates(store, dataset)
+    reviser = _Reviser(store, backend, candidates)
+    item = ItemState(interpretation_id, stored.window_id, None, stored.text)
+    generation = reviser([item])[0]
+    if not generation.ok:
+        raise BackendError(f"{backend.name} could not revise interpretation {interpretation_id}: {generation.error}")
+    parsed = parse_window_reply(generation.text, forbidden)
+    spec = reviser.sent[stored.window_id]
+    (new_id,) = store_it.add_interpretations(store, [store_it.InterpretationIn(
+        collection=stored.collection, target_kind="window", text=generation.text, backend=backend.name,
+        model=backend.model, valid=parsed.valid, invalid_reason=parsed.reason, window_id=stored.window_id,
+        params={**reviser.params, "requested_by": "reviewer"}, fields=dict(parsed.fields), origin="regenerated",
+        prompt=store_it.PromptRecord(spec.template, spec.version, spec.messages, spec.cache_key()),
+        prompt_tokens=generation.prompt_tokens, completion_tokens=generation.completion_tokens,
+        cost_usd=generation.cost_usd, latency_s=generation.latency_s,
+    )])
+    return int(new_id)
 
 
 def _record(store: Store, run_id: int, iteration: Iteration, states: list[ItemState], new_ids: dict[int, int]) -> None:
