@@ -116,6 +116,7 @@ def test_sample_is_ingested_once(home: Path, capsys: pytest.CaptureFixture[str])
     collections = interpretation_store.list_collections(store).set_index("collection")
     assert collections.loc["rules:rules-v1", "windows"] == counts["n"].sum()
     assert collections.loc["rules:rules-v1", "label_descriptions"] > 0
+    assert collections.loc["local:smollm2-135m-instruct", "windows"] > 0, "the shipped SmolLM2 texts are imported"
     before = snapshot(store)
     assert run(home, "sample") == 0
     assert capsys.readouterr().out.count("nothing changed") == 2
