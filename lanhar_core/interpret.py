@@ -39,14 +39,13 @@ from lanhar_core.errors import BackendError, ConfigError, UnknownDatasetError
 from lanhar_core.jobs import Progress
 from lanhar_core.llm.base import Backend, Generation, PromptSpec
 from lanhar_core.llm.validation import ParsedReply, forbidden_terms, parse_label_reply, parse_window_reply
-from lanhar_core.prompts import label_prompt, window_prompt
+from lanhar_core.prompts import VARIANTS, label_prompt, window_prompt
 from lanhar_core.prompts.loader import load_template
 from lanhar_core.vocab import builtin_by_name
 from storage import interpretations as store_it
 from storage.datasets import load_windows
 from storage.db import Store
 
-VARIANTS = ("full", "simple")
 
 
 @dataclass

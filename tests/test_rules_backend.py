@@ -21,7 +21,7 @@ from lanhar_core.llm.rules_backend import (
 )
 from lanhar_core.llm.rules_labels import CURATED
 from lanhar_core.llm.validation import forbidden_terms, parse_label_reply, parse_window_reply
-from lanhar_core.prompts import label_prompt, window_prompt
+from lanhar_core.prompts import label_prompt, revision_prompt, window_prompt
 from lanhar_core.signal.features import window_features
 from lanhar_core.vocab import BUILTIN_ACTIVITIES
 
@@ -88,6 +88,32 @@ def test_every_text_has_seven_valid_points_and_names_no_activity(signals: np.nda
     for field in parsed.fields.values():
         numbers, _, conclusion = field.partition(". ")
         assert re.search(r"\d", numbers) and conclusion, field
+
+
+def _level_words() -> set[str]:
+    bands = [value for name, value in vars(rules_backend).items() if name.endswith("_BANDS")]
+    return {word for bands_ in bands for _, word in bands_ if len(word) > 3}
+
+
+@pytest.mark.parametrize("signals", [_gait(), _still()])
+def test_simple_prompt_gets_the_numbers_without_the_conclusions(signals: np.ndarray) -> None:
+    spec = window_prompt(signals, RATE, "waist", ["walking", "sitting"], variant="simple")
+    (generation,) = RulesBackend().generate([spec])
+    simple, full = generation.text, _text(signals)
+    parsed = parse_window_reply(simple, ALL_FORBIDDEN)
+    assert parsed.valid, parsed.reason
+    for simple_line, full_line in zip(simple.splitlines(), full.splitlines(), strict=True):
+        assert full_line.startswith(simple_line) and len(full_line) > len(simple_line)
+    assert not [word for word in _level_words() if re.search(rf"\b{word}\b", simple.lower())]
+    assert [word for word in _level_words() if re.search(rf"\b{word}\b", full.lower())]
+
+
+def test_revision_of_a_simple_prompt_stays_simple() -> None:
+    spec = window_prompt(_gait(), RATE, "waist", ["walking"], variant="simple")
+    backend = RulesBackend()
+    (first,) = backend.generate([spec])
+    (revised,) = backend.generate([revision_prompt(spec, first.text)])
+    assert revised.text == first.text
 
 
 def test_conclusions_follow_the_documented_thresholds() -> None:

@@ -270,8 +270,8 @@ def run_complex(store: Store, settings: Settings, dataset: str, options: BenchOp
 
 
 RULES_VARIANT_NOTE = (
-    "the rules backend writes the same text for the simple and the full prompt, so this ablation only "
-    "measures something with an LLM backend (set [eval].backend or pass --collection)"
+    "rules backend: the simple variant quotes each point's numbers without the knowledge-guided "
+    "conclusions, its analogue of the paper's prompt without knowledge (an LLM backend measures the prompt itself)"
 )
 
 

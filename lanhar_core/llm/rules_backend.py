@@ -18,16 +18,20 @@ import hashlib
 import time
 from collections.abc import Sequence
 
-from lanhar_core.errors import InvalidSignalError
+from lanhar_core.errors import ConfigError, InvalidSignalError
 from lanhar_core.jobs import Progress
 from lanhar_core.llm.base import Generation, GenerationContext, PromptSpec
 from lanhar_core.llm.rules_labels import describe_label
+from lanhar_core.prompts.builder import VARIANTS, Variant
 from lanhar_core.signal.features import window_features
 
 RULES_VERSION = "rules-v1"
 
 Bands = tuple[tuple[float, str], ...]
 """(upper bound, word) pairs in increasing order; a value takes the first word whose bound exceeds it."""
+
+Point = tuple[str, str]
+"""One summary point: the numbers it quotes, then the verbal conclusion drawn from them."""
 
 STILL_BODY_RMS_MPS2 = 0.3
 """Below this body-acceleration RMS the window is described as essentially motionless."""
@@ -74,6 +78,10 @@ def _v(features: dict[str, float], key: str, unit: str) -> str:
     return text if unit in ("ratio", "count") else f"{text} {unit}"
 
 
+def _capitalised(text: str) -> str:
+    return f"{text[0].upper()}{text[1:]}"
+
+
 class _Frames:
     """Deterministic choice among equivalent sentence frames, seeded by the numbers of the window."""
 
@@ -85,16 +93,16 @@ class _Frames:
         return frames[(self._seed >> (5 * point)) % len(frames)]
 
 
-def _strength(f: dict[str, float], fr: _Frames) -> str:
+def _strength(f: dict[str, float], fr: _Frames) -> Point:
     level = band(f["body_acc_rms_mps2"], STRENGTH_BANDS)
     nums = f"body RMS {_v(f, 'body_acc_rms_mps2', 'm/s^2')}, jerk {_v(f, 'jerk_rms_mps3', 'm/s^3')}"
     if f["body_acc_rms_mps2"] < STILL_BODY_RMS_MPS2:
-        return f"{nums}. {level.capitalize()} intensity; the device is essentially motionless."
+        return nums, f"{level.capitalize()} intensity; the device is essentially motionless."
     frame = fr.pick(1, ("{cap} intensity.", "{cap} movement intensity.", "The motion has {level} intensity."))
-    return f"{nums}. " + frame.format(level=level, cap=level.capitalize())
+    return nums, frame.format(level=level, cap=level.capitalize())
 
 
-def _axes(f: dict[str, float], fr: _Frames) -> str:
+def _axes(f: dict[str, float], fr: _Frames) -> Point:
     nums = f"vertical share {_v(f, 'vertical_energy_ratio', 'ratio')}"
     if f["body_acc_rms_mps2"] < STILL_BODY_RMS_MPS2:
         accel = "no dominant acceleration axis"
@@ -107,15 +115,14 @@ def _axes(f: dict[str, float], fr: _Frames) -> str:
     else:
         rotation = "rotation mainly about horizontal axes"
     frame = fr.pick(2, ("{accel}, {rotation}.", "{accel} with {rotation}."))
-    text = frame.format(accel=accel, rotation=rotation)
-    return f"{nums}. {text[0].upper()}{text[1:]}"
+    return nums, _capitalised(frame.format(accel=accel, rotation=rotation))
 
 
-def _rhythm(f: dict[str, float], fr: _Frames) -> str:
+def _rhythm(f: dict[str, float], fr: _Frames) -> Point:
     step = f["step_freq_hz"]
     if step <= 0:
         nums = f"dominant {_v(f, 'dominant_freq_hz', 'Hz')}, regularity {_v(f, 'step_regularity_ratio', 'ratio')}"
-        return f"{nums}. No rhythm; aperiodic signal."
+        return nums, "No rhythm; aperiodic signal."
     nums = f"step {_v(f, 'step_freq_hz', 'Hz')}, regularity {_v(f, 'step_regularity_ratio', 'ratio')}"
     cadence = band(step, CADENCE_BANDS)
     regularity = band(f["step_regularity_ratio"], REGULARITY_BANDS)
@@ -127,23 +134,20 @@ def _rhythm(f: dict[str, float], fr: _Frames) -> str:
             "Periodic, {regularity} rhythm with a {cadence} cadence of {per_min} per minute.",
         ),
     )
-    return f"{nums}. " + frame.format(
-        regularity=regularity, cap_regularity=regularity.capitalize(), cadence=cadence, per_min=per_min
-    )
+    return nums, frame.format(regularity=regularity, cap_regularity=regularity.capitalize(), cadence=cadence, per_min=per_min)
 
 
-def _waveform(f: dict[str, float], fr: _Frames) -> str:
+def _waveform(f: dict[str, float], fr: _Frames) -> Point:
     nums = f"crest factor {_v(f, 'vertical_crest_ratio', 'ratio')}"
     if f["body_acc_rms_mps2"] < STILL_BODY_RMS_MPS2:
-        return f"{nums}. Flat trace with small irregular fluctuations."
+        return nums, "Flat trace with small irregular fluctuations."
     parts = [band(f["vertical_crest_ratio"], CREST_BANDS)]
     if f["step_freq_hz"] > 0:
         parts.append(band(f["harmonic_ratio"], SYMMETRY_BANDS) + " between cycles")
     if f["peak_count"] >= 3:
         parts.append(band(f["peak_interval_cv_ratio"], SPACING_BANDS))
     frame = fr.pick(4, ("{desc}.", "Waveform: {desc}."))
-    text = frame.format(desc=", ".join(parts))
-    return f"{nums}. {text[0].upper()}{text[1:]}"
+    return nums, _capitalised(frame.format(desc=", ".join(parts)))
 
 
 def _orientation(f: dict[str, float]) -> str:
@@ -157,36 +161,35 @@ def _orientation(f: dict[str, float]) -> str:
     return f"device {axis} axis {'up' if angles[axis] < 90 else 'down'}"
 
 
-def _posture(f: dict[str, float], fr: _Frames) -> str:
+def _posture(f: dict[str, float], fr: _Frames) -> Point:
     nums = f"drift {_v(f, 'gravity_drift_deg', 'deg')}, turn {_v(f, 'net_turn_deg', 'deg')}"
     turn = f["net_turn_deg"]
     turning = f"turning {'left' if turn > 0 else 'right'}" if abs(turn) >= TURN_MIN_DEG else "no turning"
     frame = fr.pick(5, ("{orientation}, {drift}, {turning}.", "{drift}, {orientation}, {turning}."))
-    text = frame.format(orientation=_orientation(f), drift=band(f["gravity_drift_deg"], DRIFT_BANDS), turning=turning)
-    return f"{nums}. {text[0].upper()}{text[1:]}"
+    return nums, _capitalised(frame.format(orientation=_orientation(f), drift=band(f["gravity_drift_deg"], DRIFT_BANDS), turning=turning))
 
 
-def _sync(f: dict[str, float], fr: _Frames) -> str:
+def _sync(f: dict[str, float], fr: _Frames) -> Point:
     nums = f"gyro RMS {_v(f, 'gyro_rms_rad_s', 'rad/s')}, sync {_v(f, 'acc_gyro_sync_ratio', 'ratio')}"
     level = band(f["gyro_rms_rad_s"], GYRO_BANDS)
     if level == "negligible":
-        return f"{nums}. Negligible rotation, nothing to synchronise."
+        return nums, "Negligible rotation, nothing to synchronise."
     if f["step_freq_hz"] <= 0:
-        return f"{nums}. {level.capitalize()} rotation without a step rhythm."
+        return nums, f"{level.capitalize()} rotation without a step rhythm."
     relation = band(f["acc_gyro_sync_ratio"], SYNC_BANDS)
     frame = fr.pick(6, ("{cap} rotation that {relation} the acceleration rhythm.", "The {level} rotation {relation} the acceleration rhythm."))
-    return f"{nums}. " + frame.format(level=level, cap=level.capitalize(), relation=relation)
+    return nums, frame.format(level=level, cap=level.capitalize(), relation=relation)
 
 
-def _impact(f: dict[str, float], fr: _Frames) -> str:
+def _impact(f: dict[str, float], fr: _Frames) -> Point:
     nums = f"mean vertical peak {_v(f, 'step_impact_mps2', 'm/s^2')}"
     level = band(f["step_impact_mps2"], IMPACT_BANDS)
     if level == "no":
-        return f"{nums}. No vertical impacts."
+        return nums, "No vertical impacts."
     if f["step_freq_hz"] <= 0:
-        return f"{nums}. {level.capitalize()} isolated vertical bumps, not per-step impacts."
+        return nums, f"{level.capitalize()} isolated vertical bumps, not per-step impacts."
     frame = fr.pick(7, ("{cap} vertical impact per step.", "Each step gives a {level} vertical impact."))
-    return f"{nums}. " + frame.format(level=level, cap=level.capitalize())
+    return nums, frame.format(level=level, cap=level.capitalize())
 
 
 _POINTS = (
@@ -200,18 +203,36 @@ _POINTS = (
 )
 
 
-def describe_features(features: dict[str, float]) -> str:
-    """The 7-point pattern summary of a feature record (same record, same text)."""
+def describe_features(features: dict[str, float], variant: Variant = "full") -> str:
+    """The 7-point pattern summary of a feature record (same record and variant, same text).
+
+    The level words of the conclusions encode what the knowledge part of the prompt teaches
+    (what counts as a brisk cadence or a strong impact for human movement). The ``simple``
+    variant, like the paper's prompt without that knowledge, quotes the numbers of each
+    point and draws no conclusion from them, so the "w/o IGP" ablation measures what the
+    knowledge-guided conclusions add.
+    """
+    if variant not in VARIANTS:
+        raise ConfigError(f"rules writer variant must be one of {VARIANTS}, got {variant!r}")
     frames = _Frames(features)
-    return "\n".join(f"{i}. {heading}: {writer(features, frames)}" for i, (heading, writer) in enumerate(_POINTS, start=1))
+    lines = []
+    for i, (heading, writer) in enumerate(_POINTS, start=1):
+        numbers, conclusion = writer(features, frames)
+        lines.append(f"{i}. {heading}: {numbers}." + (f" {conclusion}" if variant == "full" else ""))
+    return "\n".join(lines)
 
 
-def describe_window(context: GenerationContext) -> str:
+def describe_window(context: GenerationContext, variant: Variant = "full") -> str:
     """The 7-point pattern summary of a window context; the context has no label to read."""
     if context.signals is None:
         raise InvalidSignalError("a window context has no signals; build it with GenerationContext.for_window")
     features = context.features if context.features is not None else window_features(context.signals, context.rate_hz)
-    return describe_features(features)
+    return describe_features(features, variant)
+
+
+def spec_variant(spec: PromptSpec) -> Variant:
+    """``simple`` for the simple window prompt and its revisions, else ``full``."""
+    return "simple" if spec.template.split("/")[-1] == "window_simple" else "full"
 
 
 class RulesBackend:
@@ -226,7 +247,7 @@ class RulesBackend:
     )
 
     def params(self) -> dict:
-        return {"writer": "rule-based", "version": RULES_VERSION}
+        return {"writer": "rule-based", "version": RULES_VERSION, "simple_variant": "numbers only"}
 
     def _one(self, spec: PromptSpec) -> Generation:
         start = time.perf_counter()
@@ -235,13 +256,13 @@ class RulesBackend:
             if context.kind == "label":
                 text = describe_label(context.activity, context.display, context.index)
             else:
-                text = describe_window(context)
+                text = describe_window(context, spec_variant(spec))
         except InvalidSignalError as exc:
             return Generation(text="", ok=False, error=f"rules writer failed: {exc}", latency_s=time.perf_counter() - start)
         return Generation(text=text, ok=True, latency_s=time.perf_counter() - start)
 
     def generate(self, specs: list[PromptSpec], progress: Progress | None = None) -> list[Generation]:
-        """One text per spec, in order; revision and simple-variant specs get the same text as the full prompt would."""
+        """One text per spec, in order; a revision spec gets the text its original prompt would (the writer is deterministic)."""
         results = []
         for spec in specs:
             if progress:

@@ -1,6 +1,8 @@
 """Versioned prompt templates and the builders of window, label and revision prompts."""
 
 from lanhar_core.prompts.builder import (
+    VARIANTS,
+    Variant,
     format_features,
     format_value,
     label_prompt,
@@ -11,6 +13,8 @@ from lanhar_core.prompts.builder import (
 from lanhar_core.prompts.loader import PromptTemplate, load_template
 
 __all__ = [
+    "VARIANTS",
+    "Variant",
     "PromptTemplate",
     "format_features",
     "format_value",

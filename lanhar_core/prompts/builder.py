@@ -21,6 +21,8 @@ from lanhar_core.signal.features import FEATURES, window_features
 from lanhar_core.vocab import BUILTIN_ACTIVITIES
 
 Variant = Literal["full", "simple"]
+VARIANTS: tuple[Variant, ...] = ("full", "simple")
+"""Window prompt variants: ``simple`` (data and task only) is the paper's "w/o IGP" ablation."""
 
 _GROUP_TITLES: dict[str, str] = {
     "window": "Window",
@@ -97,7 +99,7 @@ def window_prompt(
     variant: Variant = "full",
 ) -> PromptSpec:
     """Prompt asking for the 7-point pattern summary of one window (never given the window's label)."""
-    if variant not in ("full", "simple"):
+    if variant not in VARIANTS:
         raise ConfigError(f"unknown window prompt variant {variant!r}; use 'full' or 'simple'")
     window = np.asarray(signals, dtype=np.float32)
     features = window_features(window, rate_hz)
