@@ -121,7 +121,13 @@ def show_window(store: Store, window_id: int) -> None:
         bands=label_bands_from_runs(recording.runs, recording.rate_hz, first, last),
         highlight=(start_s, end_s),
         title=f"Window #{window.id} · {window.label or UNLABELED} · {window.dataset} subject {window.subject}",
+        gravity_removed=recording.gravity_removed,
     )
+    if recording.gravity_removed:
+        st.warning(
+            f"{recording.dataset} published its accelerometer with gravity removed: posture and orientation "
+            "cannot be read from it, and models trained on gravity-including data see it out of distribution."
+        )
     plot, meta = st.columns([3, 1])
     plot.plotly_chart(fig, key="window_plot")
     meta.markdown("**Window**")
@@ -143,6 +149,7 @@ def window_metadata(window: data_store.StoredWindow, recording: data_store.Recor
         "start": f"{window.start_sample / window.rate_hz:.2f} s (sample {window.start_sample})",
         "length": f"{window.length} samples = {window.length / window.rate_hz:.1f} s",
         "rate": f"{window.rate_hz:g} Hz",
+        **{f"meta: {key}": value for key, value in sorted(recording.meta.items())},
     }
     return pd.DataFrame({"field": list(rows), "value": [str(v) for v in rows.values()]})
 

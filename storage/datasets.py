@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -116,6 +116,12 @@ class RecordingSignals:
     signals: np.ndarray
     runs: pd.DataFrame
     windows: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def gravity_removed(self) -> bool:
+        """True when the dataset published body acceleration only, so posture cannot be read from it."""
+        return self.meta.get("gravity") == "removed"
 
 
 # ---------------------------------------------------------------------------- writing
@@ -519,7 +525,7 @@ def get_recording_signals(store: Store, recording_id: int) -> RecordingSignals:
     """The whole resampled recording with its activity runs and windows (for the viewer)."""
     with store.connect() as conn:
         found = conn.execute(
-            "SELECT dataset, key, subject, session, device, placement, rate_hz FROM recordings WHERE id = ?",
+            "SELECT dataset, key, subject, session, device, placement, rate_hz, meta FROM recordings WHERE id = ?",
             [int(recording_id)],
         ).fetchall()
         if not found:
@@ -537,7 +543,7 @@ def get_recording_signals(store: Store, recording_id: int) -> RecordingSignals:
             [int(recording_id)],
         ).df()
     flat = table.column("signals").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-    dataset, key, subject, session, device, placement, rate_hz = found[0]
+    dataset, key, subject, session, device, placement, rate_hz, meta = found[0]
     return RecordingSignals(
         recording_id=int(recording_id),
         dataset=dataset,
@@ -550,4 +556,5 @@ def get_recording_signals(store: Store, recording_id: int) -> RecordingSignals:
         signals=flat.astype(np.float32, copy=False).reshape(-1, len(CHANNELS)),
         runs=runs,
         windows=windows,
+        meta=json.loads(meta) if meta else {},
     )

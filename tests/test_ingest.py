@@ -262,3 +262,15 @@ def test_real_hapt_subject_ingests_label_pure_windows_in_canonical_units(store: 
             labels[run.start_sample : run.end_sample] = run.label
         for window in recording.windows.itertuples():
             assert set(labels[window.start_sample : window.start_sample + window.length]) == {window.label}
+
+
+def test_recording_metadata_reaches_the_viewer(store: Store, settings: Settings, tmp_path: Path) -> None:
+    body_only = make_recording("a")
+    body_only.meta["gravity"] = "removed"
+    ingest_source(store, settings, make_source(tmp_path, [body_only, make_recording("b", label="S")]))
+    by_key = {}
+    for rid in set(dataset_store.load_windows(store).recording_ids.tolist()):
+        recording = dataset_store.get_recording_signals(store, rid)
+        by_key[recording.key] = recording
+    assert by_key["a"].meta == {"gravity": "removed"} and by_key["a"].gravity_removed
+    assert not by_key["b"].gravity_removed

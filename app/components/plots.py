@@ -67,6 +67,7 @@ def imu_figure(
     highlight: tuple[float, float] | None = None,
     title: str = "",
     height: int = 460,
+    gravity_removed: bool = False,
 ) -> go.Figure:
     """Six channels of an ``(n, 6)`` array on two panels, with activity bands and an optional highlighted span."""
     signals = np.asarray(signals, dtype=float)
@@ -76,7 +77,7 @@ def imu_figure(
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.08,
-        subplot_titles=("Accelerometer (m/s², with gravity)", "Gyroscope (rad/s)"),
+        subplot_titles=(f"Accelerometer (m/s², {'gravity removed' if gravity_removed else 'with gravity'})", "Gyroscope (rad/s)"),
     )
     for c, name in enumerate(CHANNELS):
         row = 1 if c < 3 else 2
