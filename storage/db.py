@@ -138,6 +138,19 @@ def _current_version(conn: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
+def newest_rows(store: Store, table: str, columns: str, kind: str | None, limit: int) -> list[tuple]:
+    """Rows of a table with ``kind`` and ``id`` columns (jobs, training runs), newest first."""
+    sql = f"SELECT {columns} FROM {table}"
+    args: list[object] = []
+    if kind:
+        sql += " WHERE kind = ?"
+        args.append(kind)
+    sql += " ORDER BY id DESC LIMIT ?"
+    args.append(limit)
+    with store.connect() as conn:
+        return conn.execute(sql, args).fetchall()
+
+
 def open_store(home: Path | None = None) -> Store:
     """The store of ``home`` (default: the configured ``LANHAR_HOME``), created on first use."""
     from lanhar_core.config import load_settings

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from lanhar_core.errors import NotFoundError
-from storage.db import Store
+from storage.db import Store, newest_rows
 
 TERMINAL = ("finished", "failed", "cancelled", "interrupted")
 
@@ -92,16 +92,7 @@ def get_job(store: Store, job_id: int) -> JobState:
 
 
 def list_jobs(store: Store, kind: str | None = None, limit: int = 50) -> list[JobState]:
-    sql = f"SELECT {_COLUMNS} FROM jobs"
-    args: list[Any] = []
-    if kind:
-        sql += " WHERE kind = ?"
-        args.append(kind)
-    sql += " ORDER BY id DESC LIMIT ?"
-    args.append(limit)
-    with store.connect() as conn:
-        rows = conn.execute(sql, args).fetchall()
-    return [_row_to_state(r) for r in rows]
+    return [_row_to_state(r) for r in newest_rows(store, "jobs", _COLUMNS, kind, limit)]
 
 
 def mark_stale_jobs_interrupted(store: Store) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lanhar_core.errors import NotFoundError, RunStateError
-from storage.db import Store
+from storage.db import Store, newest_rows
 from storage.jobs import pid_alive
 
 STATUSES = ("running", "finished", "failed", "interrupted")
@@ -100,15 +100,7 @@ def get_run(store: Store, run_id: int) -> RunRecord:
 
 def list_runs(store: Store, kind: str | None = None, limit: int = 50) -> list[RunRecord]:
     """Newest first."""
-    sql = f"SELECT {_COLUMNS} FROM training_runs"
-    args: list[Any] = []
-    if kind:
-        sql += " WHERE kind = ?"
-        args.append(kind)
-    sql += " ORDER BY id DESC LIMIT ?"
-    args.append(limit)
-    with store.connect() as conn:
-        return [_record(r) for r in conn.execute(sql, args).fetchall()]
+    return [_record(r) for r in newest_rows(store, "training_runs", _COLUMNS, kind, limit)]
 
 
 def latest_run(store: Store, kind: str, status: str = "finished") -> RunRecord | None:
