@@ -156,7 +156,10 @@ class SensorEncoderSettings:
 
     ``preset``: 'patch' (default: 8x fewer parameters and files, ~13x faster at batch 1 on
     CPU, and no worse zero-shot accuracy in ``bench/bench_sensor_encoder.py``) or 'paper'
-    (one token per sample, width 384); see ``lanhar_core.models.sensor_encoder``. ``tau``:
+    (one token per sample, width 384); see ``lanhar_core.models.sensor_encoder``.
+    ``input_frame``: 'device' (acc and gyro in the device's axes, as in the paper) or
+    'gravity' (their vertical and horizontal parts, which do not depend on how the device
+    is held). ``tau``:
     initial value of the learnable InfoNCE temperature (identical interpretation texts in a
     batch are one candidate, see ``lanhar_core.models.stage2``). ``val_fraction``: share of
     the source recordings held out for validation. ``augment_*``: training augmentation: random rotation of acc and
@@ -169,6 +172,7 @@ class SensorEncoderSettings:
     """
 
     preset: str = "patch"
+    input_frame: str = "device"
     lr: float = 1e-3
     weight_decay: float = 0.01
     batch_size: int = 128

@@ -27,10 +27,10 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-@pytest.fixture
-def recognizer() -> Recognizer:
+@pytest.fixture(params=["device", "gravity"])
+def recognizer(request) -> Recognizer:
     torch.manual_seed(0)
-    encoder = create_sensor_encoder("patch", 16, width=32, layers=2)
+    encoder = create_sensor_encoder("patch", 16, width=32, layers=2, input_frame=request.param)
     signals, _, _ = synthetic_windows(ACTIVITIES, 4, seed=0)
     encoder.normalizer.fit(signals)
     rec = Recognizer(encoder, Preprocessing(20.0, 120, 60), temperature=0.05, threshold=0.3)

@@ -9,7 +9,7 @@ import torch
 from lanhar_core.errors import ConfigError, ModelError
 from lanhar_core.models.augment import augment, random_rotations
 from lanhar_core.models.sensor_encoder import (
-    N_FEATURES,
+    FRAME_FEATURES,
     count_parameters,
     create_sensor_encoder,
     encode_windows,
@@ -50,17 +50,50 @@ def test_magnitude_features_do_not_depend_on_orientation() -> None:
     rot = random_rotations(4, 180.0, torch.Generator().manual_seed(0)).transpose(1, 2)
     turned = torch.cat([x[:, :, :3] @ rot, x[:, :, 3:] @ rot], dim=2)
     a, b = window_features(x), window_features(turned)
-    assert a.shape == (4, 120, N_FEATURES)
+    assert a.shape == (4, 120, FRAME_FEATURES["device"])
     assert torch.allclose(a[:, :, 6:8], b[:, :, 6:8], atol=1e-4)
     assert not torch.allclose(a[:, :, 8:], b[:, :, 8:], atol=1e-2)
+
+
+def _turned(x: torch.Tensor, seed: int) -> torch.Tensor:
+    rot = random_rotations(len(x), 180.0, torch.Generator().manual_seed(seed)).transpose(1, 2)
+    return torch.cat([x[:, :, :3] @ rot, x[:, :, 3:] @ rot], dim=2)
+
+
+def test_gravity_frame_features_do_not_depend_on_how_the_device_is_held() -> None:
+    signals, _, _ = synthetic_windows(ACTIVITIES[1:2], 4, seed=0)
+    x = torch.as_tensor(signals)
+    a, b = window_features(x, frame="gravity"), window_features(_turned(x, 1), frame="gravity")
+    assert a.shape == (4, 120, FRAME_FEATURES["gravity"])
+    assert torch.allclose(a[:, :, :6], b[:, :, :6], atol=1e-3)
+    assert not torch.allclose(a[:, :, 6:], b[:, :, 6:], atol=1e-2)
+    assert not torch.allclose(window_features(x)[:, :, :6], window_features(_turned(x, 1))[:, :, :6], atol=1e-2)
+
+
+def test_gravity_frame_splits_a_vertical_bounce_from_a_horizontal_sway() -> None:
+    t = torch.arange(120) / 20.0
+    x = torch.zeros(1, 120, 6)
+    x[0, :, 1] = 9.81 + 2 * torch.sin(2 * torch.pi * 1.8 * t)
+    x[0, :, 0] = 0.5 * torch.sin(2 * torch.pi * 1.0 * t)
+    x[0, :, 4] = 0.7
+    feats = window_features(x, frame="gravity")[0]
+    acc_v, acc_h, gyro_v, gyro_h = feats[:, 0], feats[:, 1], feats[:, 2], feats[:, 3]
+    assert acc_v.std() == pytest.approx(2 / 2**0.5, rel=0.05)
+    assert acc_h.max() == pytest.approx(0.5, rel=0.02)
+    assert torch.allclose(gyro_v, torch.full_like(gyro_v, 0.7), atol=1e-4) and gyro_h.abs().max() < 1e-3
+
+
+def test_unknown_input_frame_is_explained() -> None:
+    with pytest.raises(ConfigError, match="unknown sensor encoder input frame 'world'"):
+        create_sensor_encoder("patch", 16, input_frame="world")
 
 
 def test_normalizer_standardises_training_features() -> None:
     signals, _, _ = synthetic_windows(ACTIVITIES[:4], 10, seed=1)
     model = create_sensor_encoder("patch", 16, width=32, layers=1)
     model.normalizer.fit(signals)
-    feats = model.normalizer(torch.as_tensor(signals)).reshape(-1, N_FEATURES)
-    assert torch.allclose(feats.mean(dim=0), torch.zeros(N_FEATURES), atol=1e-3)
+    feats = model.normalizer(torch.as_tensor(signals)).reshape(-1, FRAME_FEATURES["device"])
+    assert torch.allclose(feats.mean(dim=0), torch.zeros(FRAME_FEATURES["device"]), atol=1e-3)
     varying = feats.std(dim=0) > 0.5
     assert varying[:8].all()
 

@@ -155,7 +155,7 @@ def train_stage2(
     embeddings = encoder.encode(unique, batch_size=settings.text_encoder.encode_batch_size, progress=progress)
     data = AlignmentData(np.asarray(signals, dtype=np.float32), text_ids, embeddings)
     torch.manual_seed(seed)
-    model = create_sensor_encoder(cfg.preset, int(embeddings.shape[1]), settings.data.window_samples)
+    model = create_sensor_encoder(cfg.preset, int(embeddings.shape[1]), settings.data.window_samples, input_frame=cfg.input_frame)
     model.normalizer.fit(data.signals, seed=seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     aug = AugmentOptions(cfg.augment_rotation_deg, cfg.augment_scale, cfg.augment_time_warp)

@@ -18,6 +18,13 @@ standardised with mean/std fitted on the training windows and stored as buffers:
   separate channels so the model can learn how much to trust it, and the rotation
   augmentation in training varies it together with the signals.
 
+With ``input_frame = "gravity"`` the device-frame channels are replaced by their projections
+on the window's gravity direction, which do not depend on how the device is held: vertical
+dynamic acceleration and the magnitude of its horizontal part, vertical angular rate (turning
+about the vertical) and the magnitude of the horizontal one; the magnitudes and the gravity
+direction stay (9 features). This trades the device-frame detail for placement invariance,
+the main obstacle across datasets (pocket vs waist), like the rules writer's features do.
+
 Tokens: the 'paper' preset uses one token per sample (120 tokens, width 384, 3 layers,
 2 heads). The 'patch' preset groups ``patch`` consecutive samples into one token (120/10 = 12
 tokens), which cuts attention cost by (120/12)^2 and the width to 128; a final linear
@@ -40,8 +47,8 @@ from torch import nn
 from lanhar_core.data.types import CHANNELS, GRAVITY
 from lanhar_core.errors import ConfigError, ModelError
 
-N_FEATURES = 11
-"""Per-sample features after ``InputNormalizer`` (see the module docstring)."""
+FRAME_FEATURES = {"device": 11, "gravity": 9}
+"""Per-sample features after ``InputNormalizer`` for each input frame (see the module docstring)."""
 
 
 @dataclass(frozen=True)
@@ -57,10 +64,15 @@ class SensorEncoderConfig:
     heads: int = 2
     ff_mult: int = 4
     dropout: float = 0.1
+    input_frame: str = "device"
 
     @property
     def n_tokens(self) -> int:
         return self.window_samples // self.patch
+
+    @property
+    def n_features(self) -> int:
+        return FRAME_FEATURES[self.input_frame]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,6 +101,10 @@ def preset_config(preset: str, embed_dim: int, window_samples: int = 120, **over
             f"window of {config.window_samples} samples is not a multiple of the preset's patch size "
             f"{config.patch}; choose another data.window_samples or preset"
         )
+    if config.input_frame not in FRAME_FEATURES:
+        raise ConfigError(
+            f"unknown sensor encoder input frame {config.input_frame!r}; known: {', '.join(sorted(FRAME_FEATURES))}"
+        )
     if config.width % config.heads:
         raise ConfigError(f"sensor encoder width {config.width} is not divisible by {config.heads} heads")
     return config
@@ -99,8 +115,15 @@ def create_sensor_encoder(preset: str, embed_dim: int, window_samples: int = 120
     return SensorEncoder(preset_config(preset, embed_dim, window_samples, **overrides))
 
 
-def window_features(x: torch.Tensor, gravity_mps2: float = GRAVITY) -> torch.Tensor:
-    """(n, L, 6) canonical units -> (n, L, 11) unnormalised features (module docstring)."""
+def _split_vertical(v: torch.Tensor, up: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Component of ``v`` along the unit vector ``up`` and the magnitude of the rest."""
+    vertical = (v * up).sum(dim=2, keepdim=True)
+    horizontal = torch.linalg.vector_norm(v - vertical * up, dim=2, keepdim=True)
+    return vertical, horizontal
+
+
+def window_features(x: torch.Tensor, gravity_mps2: float = GRAVITY, frame: str = "device") -> torch.Tensor:
+    """(n, L, 6) canonical units -> (n, L, FRAME_FEATURES[frame]) unnormalised features (module docstring)."""
     acc = x[:, :, 0:3]
     gyro = x[:, :, 3:6]
     gravity = acc.mean(dim=1, keepdim=True)
@@ -108,17 +131,24 @@ def window_features(x: torch.Tensor, gravity_mps2: float = GRAVITY) -> torch.Ten
     acc_mag = torch.linalg.vector_norm(acc, dim=2, keepdim=True) - gravity_mps2
     gyro_mag = torch.linalg.vector_norm(gyro, dim=2, keepdim=True)
     direction = (gravity / gravity_mps2).expand(-1, x.shape[1], -1)
+    if frame == "gravity":
+        up = gravity / torch.linalg.vector_norm(gravity, dim=2, keepdim=True).clamp_min(1e-6)
+        acc_v, acc_h = _split_vertical(dynamic, up)
+        gyro_v, gyro_h = _split_vertical(gyro, up)
+        return torch.cat([acc_v, acc_h, gyro_v, gyro_h, acc_mag, gyro_mag, direction], dim=2)
     return torch.cat([dynamic, gyro, acc_mag, gyro_mag, direction], dim=2)
 
 
 class InputNormalizer(nn.Module):
     """Feature extraction + standardisation with statistics fitted on training windows."""
 
-    def __init__(self) -> None:
+    def __init__(self, frame: str = "device") -> None:
         super().__init__()
         self.gravity_mps2 = GRAVITY
-        self.register_buffer("mean", torch.zeros(N_FEATURES))
-        self.register_buffer("std", torch.ones(N_FEATURES))
+        self.frame = frame
+        self.n_features = FRAME_FEATURES[frame]
+        self.register_buffer("mean", torch.zeros(self.n_features))
+        self.register_buffer("std", torch.ones(self.n_features))
 
     @torch.jit.unused
     @torch.no_grad()
@@ -128,13 +158,13 @@ class InputNormalizer(nn.Module):
             raise ModelError(f"cannot fit normalisation on windows of shape {signals.shape}; expected (n, L, 6), n > 0")
         rng = np.random.default_rng(seed)
         idx = rng.choice(len(signals), size=min(max_windows, len(signals)), replace=False)
-        feats = window_features(torch.as_tensor(signals[np.sort(idx)], dtype=torch.float32), self.gravity_mps2)
-        flat = feats.reshape(-1, N_FEATURES)
+        feats = window_features(torch.as_tensor(signals[np.sort(idx)], dtype=torch.float32), self.gravity_mps2, self.frame)
+        flat = feats.reshape(-1, self.n_features)
         self.mean.copy_(flat.mean(dim=0))
         self.std.copy_(flat.std(dim=0).clamp_min(1e-3))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (window_features(x, self.gravity_mps2) - self.mean) / self.std
+        return (window_features(x, self.gravity_mps2, self.frame) - self.mean) / self.std
 
 
 class SensorEncoder(nn.Module):
@@ -144,9 +174,9 @@ class SensorEncoder(nn.Module):
         super().__init__()
         self.config = config
         self.n_tokens = config.n_tokens
-        self.token_features = config.patch * N_FEATURES
-        self.normalizer = InputNormalizer()
-        self.patch_proj = nn.Linear(N_FEATURES * config.patch, config.width)
+        self.token_features = config.patch * config.n_features
+        self.normalizer = InputNormalizer(config.input_frame)
+        self.patch_proj = nn.Linear(self.token_features, config.width)
         self.patch_norm = nn.LayerNorm(config.width)
         self.pos_embed = nn.Parameter(torch.zeros(1, config.n_tokens, config.width))
         nn.init.normal_(self.pos_embed, std=0.02)

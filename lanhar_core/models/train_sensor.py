@@ -207,7 +207,7 @@ def train_sensor_encoder(
     data = prepare_stage2_data(store, collection, datasets, target_datasets, encoder_text, cfg.val_fraction, seed)
     embed_dim = int(data.train.text_embeddings.shape[1])
     torch.manual_seed(seed)
-    model = create_sensor_encoder(cfg.preset, embed_dim, settings.data.window_samples)
+    model = create_sensor_encoder(cfg.preset, embed_dim, settings.data.window_samples, input_frame=cfg.input_frame)
     model.normalizer.fit(data.train.signals, seed=seed)
     with torch.no_grad():
         model.logit_scale.fill_(math.log(1.0 / cfg.tau))
