@@ -2,7 +2,7 @@
 
     python bench/bench_sensor_encoder.py                      # efficiency table only
     python bench/bench_sensor_encoder.py --home DIR --source sample_hapt \\
-        --target sample_motionsense --collection rules:rules-v1 --epochs 15
+        --target sample_motionsense --collection rules:rules-v2 --epochs 15
 
 Efficiency: parameters, size of the exported TorchScript file, and per-window latency of
 the eager model in inference mode at batch 1 and batch 256 (median over many runs, after
@@ -115,7 +115,7 @@ def main() -> None:
     parser.add_argument("--home", help="LANHAR_HOME with windows and interpretations (enables the quality part)")
     parser.add_argument("--source", action="append", default=[])
     parser.add_argument("--target", help="dataset evaluated zero-shot (labels used for the metric only)")
-    parser.add_argument("--collection", default="rules:rules-v1")
+    parser.add_argument("--collection", default="rules:rules-v2")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)

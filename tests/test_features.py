@@ -129,3 +129,16 @@ def test_real_walking_and_sitting_separate() -> None:
     assert np.mean([r["step_freq_hz"] > 0 for r in walking]) > 0.8
     assert np.mean([r["step_freq_hz"] > 0 for r in sitting]) < 0.1
     assert 1.4 < median(walking, "step_freq_hz") < 2.2
+
+
+def test_a_walk_that_repeats_per_stride_not_per_step_still_has_a_step_rhythm() -> None:
+    # A pocket phone swings with one thigh: a 0.9 Hz stride component on top of the 1.8 Hz
+    # steps makes the window anti-correlated after one step but alike after one stride.
+    t = np.arange(N) / RATE
+    signals = np.zeros((N, 6))
+    signals[:, 2] = GRAVITY + 3.0 * np.sin(2 * np.pi * 1.8 * t) + 2.5 * np.sin(2 * np.pi * 0.9 * t + 0.3)
+    one_step = np.corrcoef(signals[:-11, 2], signals[11:, 2])[0, 1]
+    assert one_step < 0.25
+    f = window_features(signals, RATE)
+    assert f["step_freq_hz"] == pytest.approx(1.8, abs=0.05)
+    assert f["step_regularity_ratio"] > 0.8

@@ -10,7 +10,7 @@ from storage import interpretations as it
 from storage.db import Store
 from window_fixtures import add_toy_dataset
 
-COLLECTION = "rules:rules-v1"
+COLLECTION = "rules:rules-v2"
 PROMPT = it.PromptRecord(
     template="window", version="1", messages=[{"role": "user", "content": "describe the window"}], cache_key="k1"
 )
@@ -27,7 +27,7 @@ def _item(window_id: int, text: str = "text", valid: bool = True, **kw) -> it.In
         window_id=window_id,
         text=text,
         backend="rules",
-        model="rules-v1",
+        model="rules-v2",
         valid=valid,
         invalid_reason=None if valid else "missing section 3",
         prompt=PROMPT,
@@ -132,7 +132,7 @@ def test_label_interpretations_and_collections(store: Store) -> None:
             store,
             it.InterpretationIn(
                 collection=COLLECTION, target_kind="label", label="walk", desc_index=index,
-                text=f"walking {index}", backend="rules", model="rules-v1", valid=index == 0,
+                text=f"walking {index}", backend="rules", model="rules-v2", valid=index == 0,
             ),
         )
     labels = it.current_label_interpretations(store, COLLECTION)

@@ -17,7 +17,7 @@ from storage import quality as q
 from storage.db import Store
 from window_fixtures import add_toy_dataset
 
-COLLECTION = "rules:rules-v1"
+COLLECTION = "rules:rules-v2"
 NOISE = " Lorem ipsum dolor sit amet, consectetur adipiscing elit, zebra quantum marmalade."
 
 
@@ -43,7 +43,7 @@ def collection(store: Store, settings: Settings) -> dict[str, int]:
     planted = {}
     for name, row in (("free", walk.iloc[1]), ("locked", walk.iloc[3])):
         item = it.InterpretationIn(
-            collection=COLLECTION, target_kind="window", text=_corrupt(row["text"]), backend="rules", model="rules-v1",
+            collection=COLLECTION, target_kind="window", text=_corrupt(row["text"]), backend="rules", model="rules-v2",
             valid=True, window_id=int(row["window_id"]),
         )
         planted[name] = it.add_interpretation(store, item)

@@ -16,10 +16,10 @@ def _flag(interp: int, reason: str = "outlier", rank: int | None = 1) -> q.FlagR
 
 
 def test_runs_and_flags_of_earlier_runs_are_kept(store: Store) -> None:
-    first = q.create_run(store, "flag", "rules:rules-v1", "sample", {"k": None})
+    first = q.create_run(store, "flag", "rules:rules-v2", "sample", {"k": None})
     q.add_flags(store, first, 0, [_flag(1), _flag(2, "contradiction", None)])
     q.finish_run(store, first, "finished", {"flagged": 2})
-    second = q.create_run(store, "flag", "rules:rules-v1", "sample", {"k": 2})
+    second = q.create_run(store, "flag", "rules:rules-v2", "sample", {"k": 2})
     q.add_flags(store, second, 0, [_flag(1, "both")])
     q.finish_run(store, second, "finished", {"flagged": 1})
 

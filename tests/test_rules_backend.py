@@ -56,7 +56,7 @@ def _text(signals: np.ndarray, candidates: list[str] | None = None) -> str:
 def test_backend_identity_says_rule_based() -> None:
     backend = RulesBackend()
     assert isinstance(backend, Backend)
-    assert (backend.name, backend.model, backend.is_llm) == ("rules", "rules-v1", False)
+    assert (backend.name, backend.model, backend.is_llm) == ("rules", "rules-v2", False)
     assert "rule-based" in backend.description and "not an LLM" in backend.description
     assert backend.params()["writer"] == "rule-based"
 

@@ -25,7 +25,7 @@ from lanhar_core.llm.rules_labels import describe_label
 from lanhar_core.prompts.builder import VARIANTS, Variant
 from lanhar_core.signal.features import window_features
 
-RULES_VERSION = "rules-v1"
+RULES_VERSION = "rules-v2"
 
 Bands = tuple[tuple[float, str], ...]
 """(upper bound, word) pairs in increasing order; a value takes the first word whose bound exceeds it."""

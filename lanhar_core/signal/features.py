@@ -27,7 +27,7 @@ MIN_DOMINANT_HZ = 0.25
 """Below this the spectrum reflects posture drift, not a movement rhythm."""
 
 RHYTHM_MIN_REGULARITY = 0.25
-"""Autocorrelation at the step lag below which no step rhythm is reported (step_freq_hz = 0)."""
+"""Step regularity (see ``_gait_regularity``) below which no step rhythm is reported (step_freq_hz = 0)."""
 
 RHYTHM_MIN_VERTICAL_RMS_MPS2 = 0.1
 """Vertical body-acceleration RMS below which the window is too still to have a rhythm."""
@@ -72,7 +72,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("jerk_rms_mps3", "m/s^3", "strength", "RMS of the time derivative of acceleration (magnitude of the 3-axis jerk)"),
     Feature("dominant_freq_hz", "Hz", "rhythm", f"strongest frequency of vertical body acceleration above {MIN_DOMINANT_HZ} Hz; 0 when motionless"),
     Feature("step_freq_hz", "Hz", "rhythm", f"step rhythm in {STEP_BAND_HZ[0]}-{STEP_BAND_HZ[1]} Hz, reported only when regular enough; else 0"),
-    Feature("step_regularity_ratio", "ratio", "rhythm", "normalised autocorrelation of vertical acceleration at one step period (-1..1); 0 when motionless"),
+    Feature("step_regularity_ratio", "ratio", "rhythm", "largest normalised autocorrelation of vertical acceleration or acceleration magnitude at one step or one stride (two steps) period (-1..1); 0 when motionless"),
     Feature("harmonic_ratio", "ratio", "shape", f"even/odd stride-harmonic amplitude ratio of vertical acc (gait symmetry), capped at {HARMONIC_RATIO_CAP}; 0 without step rhythm"),
     Feature("vertical_crest_ratio", "ratio", "shape", "largest |vertical acc| over its RMS (about 1.4 for a sinusoid; large for impulsive peaks); 0 when motionless"),
     Feature("peak_count", "count", "shape", "peaks of vertical body acceleration (at least 0.5 std high, at most one per 1/3.5 s)"),
@@ -204,6 +204,20 @@ def _autocorr_at(x: np.ndarray, lag_s: float, rate_hz: float) -> float:
     return (1.0 - frac) * at(lo) + frac * at(lo + 1)
 
 
+def _gait_regularity(vertical: np.ndarray, magnitude: np.ndarray, step_hz: float, rate_hz: float) -> float:
+    """How well the window repeats itself after one step or one stride.
+
+    A device at the waist bounces once per step, so its vertical acceleration repeats after
+    one step. A phone in a trouser pocket swings with one thigh: its pattern repeats only
+    after a stride (two steps), and it turns so much that the window-mean "vertical" mixes
+    axes, which the orientation-free magnitude does not. Taking the best of the four keeps
+    a pocket walk from being described as aperiodic.
+    """
+    if step_hz <= 0:
+        return 0.0
+    return max(_autocorr_at(x, lag / step_hz, rate_hz) for x in (vertical, magnitude) for lag in (1.0, 2.0))
+
+
 def _harmonic_ratio(vertical: np.ndarray, step_hz: float, rate_hz: float) -> float:
     if step_hz <= 0:
         return 0.0
@@ -279,7 +293,7 @@ def window_features(signals: np.ndarray, rate_hz: float) -> dict[str, float]:
 
     dominant = _spectral_peak(vertical, rate_hz, MIN_DOMINANT_HZ, rate_hz / 2.0)
     candidate = _spectral_peak(vertical, rate_hz, *STEP_BAND_HZ)
-    regularity = _autocorr_at(vertical, 1.0 / candidate, rate_hz) if candidate > 0 else 0.0
+    regularity = _gait_regularity(vertical, np.linalg.norm(acc, axis=1), candidate, rate_hz)
     rhythmic = regularity >= RHYTHM_MIN_REGULARITY and v_rms >= RHYTHM_MIN_VERTICAL_RMS_MPS2
     step_hz = candidate if rhythmic else 0.0
     out["dominant_freq_hz"] = dominant
