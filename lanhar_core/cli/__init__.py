@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from lanhar_core.errors import LanharError
 
-_AREAS = ("data", "interpret", "quality", "train", "recognize", "bench")
+_AREAS = ("data", "interpret", "quality", "train", "recognize", "bench", "jobs")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,10 +25,21 @@ def store_from(args: argparse.Namespace) -> Store:
     return Store(settings_from(args).db_path)
 
 
+LOG_INTERVAL_S = 30.0
+"""How often a progress line is written when stderr is not a terminal (a log file, CI)."""
+
+
 @contextmanager
 def progress_bar(description: str) -> Iterator:
-    """A callback ``(done, total, message)`` that draws a tqdm bar on stderr."""
-    bar = tqdm(desc=description, unit="it", file=sys.stderr, dynamic_ncols=True, disable=None)
+    """A callback ``(done, total, message)`` drawing a tqdm bar on a terminal, log lines elsewhere.
+
+    Without a terminal tqdm draws nothing, and a benchmark sent to a log file would be
+    silent for an hour; there a plain line is written every ``LOG_INTERVAL_S`` and at the end.
+    """
+    if not sys.stderr.isatty():
+        yield _progress_lines(description)
+        return
+    bar = tqdm(desc=description, unit="it", file=sys.stderr, dynamic_ncols=True)
 
     def callback(done: int, total: int | None, message: str) -> None:
         if total is not None and bar.total != total:
@@ -41,6 +53,24 @@ def progress_bar(description: str) -> Iterator:
         yield callback
     finally:
         bar.close()
+
+
+def _progress_lines(description: str) -> Callable[[int, int | None, str], None]:
+    started = time.monotonic()
+    last_line = -LOG_INTERVAL_S
+
+    def callback(done: int, total: int | None, message: str) -> None:
+        nonlocal last_line
+        now = time.monotonic()
+        if now - last_line < LOG_INTERVAL_S and not (total and done >= total):
+            return
+        last_line = now
+        share = f" ({100 * done / total:.0f}%)" if total else ""
+        count = f"{done}/{total}" if total else str(done)
+        tail = f" {message}" if message else ""
+        print(f"[{description}] {count}{share} after {now - started:.0f} s{tail}", file=sys.stderr, flush=True)
+
+    return callback
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
