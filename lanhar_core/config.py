@@ -165,6 +165,9 @@ class SensorEncoderSettings:
     the source recordings held out for validation. ``augment_*``: training augmentation: random rotation of acc and
     gyro together by up to this many degrees (180 = any orientation), amplitude scaling by
     1 +/- ``augment_scale``, time warp (speed change) by 1 +/- ``augment_time_warp``.
+    ``source_only_rotation_deg`` replaces ``augment_rotation_deg`` when stage 2 trains on
+    the source alone (no unlabeled target windows): then rotation stands in for the unseen
+    placement (``stage2.AugmentOptions.from_settings`` gives the measurements).
     ``unknown_threshold``: the recognizer answers 'unknown' when the top probability
     (``unknown_on`` = 'probability') or cosine ('cosine') is below it; 0 disables it.
     ``smooth_windows``: streaming majority filter length (odd); ``min_segment_s``: shorter
@@ -181,6 +184,7 @@ class SensorEncoderSettings:
     grad_clip: float = 1.0
     val_fraction: float = 0.2
     augment_rotation_deg: float = 0.0
+    source_only_rotation_deg: float = 180.0
     augment_scale: float = 0.0
     augment_time_warp: float = 0.0
     unknown_threshold: float = 0.4

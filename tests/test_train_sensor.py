@@ -179,3 +179,24 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(synthetic_store, se
     a, b = _weights(resumed.artifacts["recognizer"]), _weights(straight.artifacts["recognizer"])
     for key in a:
         assert torch.allclose(a[key], b[key], atol=1e-6), key
+
+
+def test_rotation_augments_source_only_training_and_not_training_with_target_windows(
+    synthetic_store, settings: Settings
+) -> None:
+    windows, store = synthetic_store
+    small = _small(settings, epochs=1)
+    source_only = train_sensor.train_sensor_encoder(store, small, HashTextEncoder(), [windows], "rules:test", seed=1)
+    half = len(windows) // 2
+    source, target = windows.subset(np.arange(half)), windows.subset(np.arange(half, len(windows)))
+    with_target = train_sensor.train_sensor_encoder(
+        store, small, HashTextEncoder(), [source], "rules:test", target_datasets=[target], seed=1
+    )
+    applied = [runs.get_run(store, r.run_id).config["augmentation"]["rotation_deg"] for r in (source_only, with_target)]
+    assert applied == [small.sensor_encoder.source_only_rotation_deg, small.sensor_encoder.augment_rotation_deg] == [180.0, 0.0]
+    unrotated = train_sensor.train_sensor_encoder(
+        store, with_overrides(small, "sensor_encoder", source_only_rotation_deg=0.0), HashTextEncoder(), [windows],
+        "rules:test", seed=1,
+    )
+    a, b = _weights(source_only.artifacts["recognizer"]), _weights(unrotated.artifacts["recognizer"])
+    assert any(not torch.equal(a[key], b[key]) for key in a)

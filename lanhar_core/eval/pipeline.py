@@ -146,8 +146,13 @@ def train_stage2(
     seed: int,
     epochs: int,
     progress: Progress,
+    source_only: bool,
 ) -> Recognizer:
-    """A sensor encoder aligned with the frozen embeddings of each window's own text; no labels involved."""
+    """A sensor encoder aligned with the frozen embeddings of each window's own text; no labels involved.
+
+    ``source_only``: no target windows among ``signals`` (the inductive variant), which
+    selects the augmentation (``AugmentOptions.from_settings``).
+    """
     if len(texts) < 2:
         raise InsufficientDataError(f"stage 2 needs at least 2 windows with interpretations, got {len(texts)}")
     cfg = settings.sensor_encoder
@@ -158,7 +163,7 @@ def train_stage2(
     model = create_sensor_encoder(cfg.preset, int(embeddings.shape[1]), settings.data.window_samples, input_frame=cfg.input_frame)
     model.normalizer.fit(data.signals, seed=seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    aug = AugmentOptions(cfg.augment_rotation_deg, cfg.augment_scale, cfg.augment_time_warp)
+    aug = AugmentOptions.from_settings(cfg, source_only)
     batches = -(-len(data) // cfg.batch_size)
     progress.update(0, epochs * batches, "stage 2")
     for epoch in range(1, epochs + 1):
@@ -213,7 +218,7 @@ def run_ours(
     parts = [source] + ([target] if target is not None else [])
     signals = np.concatenate([p.signals for p in parts])
     window_texts = [texts.windows[int(w)] for p in parts for w in p.ids]
-    recognizer = train_stage2(settings, encoder, signals, window_texts, seed, cfg.sensor_epochs, progress)
+    recognizer = train_stage2(settings, encoder, signals, window_texts, seed, cfg.sensor_epochs, progress, target is None)
     for label in task.eval_labels:
         recognizer.add_label(label, texts.descriptions[label], encoder)
     predicted = recognizer.predict(task.test.signals, allow_unknown=False).labels

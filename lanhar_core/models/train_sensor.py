@@ -215,9 +215,12 @@ def train_sensor_encoder(
     labels = label_vectors(store, collection, encoder_text)
     names = list(labels)
     label_matrix = np.stack([labels[n][0] for n in names]) if names else np.zeros((0, embed_dim), np.float32)
-    aug = AugmentOptions(cfg.augment_rotation_deg, cfg.augment_scale, cfg.augment_time_warp)
+    aug = AugmentOptions.from_settings(cfg, source_only=not target_datasets)
     batches = -(-len(data.train) // cfg.batch_size)
-    config = {"sensor_encoder": dataclasses.asdict(cfg), "data": dataclasses.asdict(settings.data), "encoder": model.config.to_dict()}
+    config = {
+        "sensor_encoder": dataclasses.asdict(cfg), "augmentation": dataclasses.asdict(aug),
+        "data": dataclasses.asdict(settings.data), "encoder": model.config.to_dict(),
+    }
     with RunTracker(store, KIND, config, seed, data.selection, parent_id, resume_run_id) as run:
         run_dir = settings.models_dir / f"{KIND}-{run.run_id}"
         checkpoint = run_dir / CHECKPOINT_FILE
