@@ -75,9 +75,10 @@ class AugmentOptions:
 
         Trained on the source alone, the encoder never sees the target's placement, and
         random rotation stands in for it; with unlabeled target windows it sees the real
-        placement, and rotating only blurs it. Measured on three pairs (1 seed each, see
-        bench/README.md): rotation up to 180 degrees raised source-only macro-F1 by 15-37
-        points and lowered it by 2-10 points when target windows joined.
+        placement, and rotating only blurs it. Measured (1 seed each, see bench/README.md):
+        rotation up to 180 degrees raised source-only macro-F1 on four of five pairs (+15 to
+        +37 points; -10 on the fifth; average 0.32 -> 0.47) and lowered it by 2-10 points on
+        each of the three pairs tried with target windows.
         """
         rotation = cfg.source_only_rotation_deg if source_only else cfg.augment_rotation_deg
         return cls(rotation, cfg.augment_scale, cfg.augment_time_warp)
