@@ -57,3 +57,15 @@ def test_quick_cross_benchmark_runs_stores_and_reprints(home: Path, capsys: pyte
     assert benchmark_id in again and "lanhar" in again
     assert main(["--home", str(home), "bench", "results", "--list"]) == 0
     assert benchmark_id in capsys.readouterr().out
+
+
+def test_results_of_a_running_benchmark_say_how_long_it_has_run(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from storage import results as result_store
+    from storage.db import Store
+
+    store = Store(home / "lanhar.duckdb")
+    benchmark_id = result_store.create_benchmark(store, "cross", {"pairs": []}, "test")
+    assert main(["--home", str(home), "bench", "results", "--benchmark", benchmark_id]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert f"benchmark {benchmark_id} (cross, running, 0 results, running for " in header
+    assert "wall" not in header

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
+from datetime import datetime
 
 from lanhar_core.cli.common import print_table, progress_bar, settings_from
 from lanhar_core.config import Settings
@@ -146,8 +147,13 @@ def _run_complex_command(args: argparse.Namespace) -> int:
 def _print(store: Store, benchmark_id: str, wall_s: float | None = None) -> None:
     record = result_store.get_benchmark(store, benchmark_id)
     frame = result_store.results(store, benchmark_id)
-    wall = record.wall_s if wall_s is None else wall_s
-    print(f"benchmark {benchmark_id} ({record.protocol}, {record.status}, {len(frame)} results, wall {wall:.0f} s)")
+    if wall_s is not None:
+        timing = f"wall {wall_s:.0f} s"
+    elif record.status == "running":
+        timing = f"running for {(datetime.now() - record.created_at).total_seconds():.0f} s"
+    else:
+        timing = f"wall {record.wall_s:.0f} s"
+    print(f"benchmark {benchmark_id} ({record.protocol}, {record.status}, {len(frame)} results, {timing})")
     for table in tables(frame, record.protocol):
         print()
         print(table.title)
