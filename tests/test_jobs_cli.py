@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from lanhar_core.cli import common, main
 from lanhar_core.errors import CancelledError
-from lanhar_core.jobs import tracked_job
+from lanhar_core.jobs import StoreProgress, tracked_job
 from storage import jobs as job_store
 from storage.db import Store
 
@@ -45,34 +44,39 @@ def test_a_job_left_running_by_a_dead_process_is_listed_as_interrupted(home: Pat
     assert "interrupted" in capsys.readouterr().out
 
 
-def test_cancel_from_the_cli_stops_a_job_running_elsewhere(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The worker thread stands for another process (the app or a second terminal)."""
+def test_cancel_from_the_cli_reaches_the_worker_of_the_job(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The worker's progress stands for another process (the app or a second terminal): the
+    cancel travels through the job row, the only channel between them."""
     store = Store(home / "lanhar.duckdb")
-    started = threading.Event()
-    ids: list[int] = []
-
-    def worker() -> None:
-        with pytest.raises(CancelledError), tracked_job(store, "interpret_windows", {}) as progress:
-            ids.append(progress.job_id)
-            started.set()
-            for step in range(600):
-                progress.update(step, 600, f"window {step}")
-                progress.check_cancelled()
-                time.sleep(0.05)
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    assert started.wait(10)
-    assert jobs(home, "cancel", str(ids[0])) == 0
+    job_id = job_store.create_job(store, "interpret_windows", {})
+    worker = StoreProgress(store, job_id, min_interval_s=0.0)
+    worker.update(5, 100, "window 5")
+    worker.check_cancelled()
+    assert jobs(home, "cancel", str(job_id)) == 0
     assert "cancel requested" in capsys.readouterr().out
-    assert jobs(home, "watch", str(ids[0])) == 1
-    thread.join(10)
-    assert job_store.get_job(store, ids[0]).status == "cancelled"
-    assert "cancelled" in capsys.readouterr().out
-    assert jobs(home, "cancel", str(ids[0])) == 2
+    worker.update(6, 100, "window 6")
+    with pytest.raises(CancelledError, match="cancelled after 6 of 100 steps"):
+        worker.check_cancelled()
+    job_store.finish_job(store, job_id, "cancelled", error="cancelled after 6 of 100 steps")
+    assert jobs(home, "watch", str(job_id)) == 1
+    assert "cancelled: cancelled after 6 of 100 steps" in capsys.readouterr().out
+    assert jobs(home, "cancel", str(job_id)) == 2
     assert "already ended (cancelled)" in capsys.readouterr().err
     assert jobs(home, "watch", "999") == 2
     assert "no job with id 999" in capsys.readouterr().err
+
+
+def test_watch_follows_a_job_until_it_finishes(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = Store(home / "lanhar.duckdb")
+    job_id = job_store.create_job(store, "train_text", {})
+    job_store.update_job(store, job_id, 3, 10, "epoch 1")
+    finisher = threading.Timer(1.5, lambda: job_store.finish_job(store, job_id, "finished", message="done"))
+    finisher.start()
+    try:
+        assert jobs(home, "watch", str(job_id)) == 0
+    finally:
+        finisher.cancel()
+    assert f"job {job_id} (train_text) finished" in capsys.readouterr().out
 
 
 def test_progress_without_a_terminal_writes_throttled_lines(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
