@@ -208,6 +208,10 @@ class EvalSettings:
     windows drawn blind to their labels; the zero-shot baseline scores at most
     ``zeroshot_windows`` target windows (0 = all; the supervised baselines and ours always
     score all of them). ``sensor_epochs``: stage-2 epochs (0 = ``sensor_encoder.epochs``).
+    ``stage2_keep_best_epoch``: keep the stage-2 weights of the epoch with the best zero-shot
+    macro-F1 on the source's validation subjects instead of the last epoch's; off, because
+    on eight pair/variant runs it changed target macro-F1 by -7 to +5 points, about -1 on
+    average (``bench/bench_stage2_epochs.py``, bench/README.md).
     ``complex_trials``/``complex_kl_dims``: random half/half subject splits scored by the
     Gaussian KL of PCA-reduced hand-crafted features, the most divergent one is used (paper
     4.4). ``quick_*``: the ``--quick`` budgets (built-in sample, one seed, stage 1 shortened
@@ -222,6 +226,7 @@ class EvalSettings:
     stage2_target_windows: int = 2000
     zeroshot_windows: int = 0
     sensor_epochs: int = 0
+    stage2_keep_best_epoch: bool = False
     complex_trials: int = 20
     complex_kl_dims: int = 8
     quick_windows_per_label: int = 24

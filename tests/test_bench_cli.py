@@ -69,3 +69,17 @@ def test_results_of_a_running_benchmark_say_how_long_it_has_run(home: Path, caps
     header = capsys.readouterr().out.splitlines()[0]
     assert f"benchmark {benchmark_id} (cross, running, 0 results, running for " in header
     assert "wall" not in header
+
+
+def test_variant_none_runs_the_baselines_only(home: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANHAR_EVAL_BASELINES", "features_gbdt")
+    assert main(["--home", str(home), "bench", "cross", "--quick", "--variant", "none"]) == 0
+    assert "features_gbdt" in capsys.readouterr().out
+    store = Store(home / "lanhar.duckdb")
+    frame = result_store.results(store, result_store.latest_benchmark(store, "cross"))
+    assert list(frame["method"]) == ["features_gbdt"]
+
+    monkeypatch.setenv("LANHAR_EVAL_BASELINES", "")
+    assert main(["--home", str(home), "bench", "cross", "--quick", "--variant", "none"]) == 2
+    assert "nothing to run" in capsys.readouterr().err

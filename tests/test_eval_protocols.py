@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 from contextlib import redirect_stdout
@@ -181,6 +182,37 @@ def test_results_are_stored_and_reprinted(sample_store, settings, hash_encoder, 
     with redirect_stdout(out):
         _print(sample_store, benchmark_id)
     assert "features_gbdt" in out.getvalue() and "lanhar" in out.getvalue()
+
+
+def test_ours_keeps_the_stage2_epoch_chosen_on_source_validation(sample_store, settings, hash_encoder) -> None:
+    task = cross_dataset_task(sample_store, SOURCE, TARGET, seed=0, per_label=12)
+    texts = _fake_texts(task)
+    cfg = OursConfig("transductive", train_text=False, sensor_epochs=4, stage2_source_windows=48, stage2_target_windows=48,
+                     keep_best_epoch=True)
+    seen: list[int] = []
+    info = run_ours(sample_store, settings, task, texts, cfg, seed=0, on_epoch=lambda epoch, model: seen.append(epoch)).info
+    val = [e["val_macro_f1"] for e in info["stage2_epochs"]]
+    assert seen == [1, 2, 3, 4] and len(val) == 4
+    assert info["stage2_kept_epoch"] == int(np.argmax(val)) + 1
+    last = dataclasses.replace(cfg, keep_best_epoch=False)
+    assert run_ours(sample_store, settings, task, texts, last, seed=0).info["stage2_kept_epoch"] == 4
+
+
+def test_a_baseline_is_fitted_once_per_source_side(sample_store, settings) -> None:
+    from lanhar_core.eval.runner import Bench
+
+    options = BenchOptions(seeds=1, variants=(), baselines=("features_gbdt",), quick=True)
+    bench = Bench(sample_store, settings, "cross", options, {}, pipeline.Progress())
+    task = cross_dataset_task(sample_store, SOURCE, TARGET, seed=0, per_label=12)
+    other_target = cross_dataset_task(sample_store, SOURCE, TARGET, seed=0, per_label=12)
+    other_target.test = task.test.subset(np.arange(len(task.test)) % 2 == 0)
+    other_seed = cross_dataset_task(sample_store, SOURCE, TARGET, seed=1, per_label=12)
+    first, log = bench.fitted_baseline(task, "features_gbdt", 0)
+    again, log_again = bench.fitted_baseline(other_target, "features_gbdt", 0)
+    fresh, log_fresh = bench.fitted_baseline(other_seed, "features_gbdt", 1)
+    assert again is first and log_again["fit_reused"] and not log["fit_reused"]
+    assert fresh is not first and not log_fresh["fit_reused"]
+    assert task.source_key() == other_target.source_key() != other_seed.source_key()
 
 
 def test_paper_numbers_only_for_the_papers_datasets() -> None:

@@ -109,3 +109,37 @@ def test_rotations_are_proper_and_augment_keeps_acc_gyro_frame() -> None:
     assert torch.allclose(x[:, :, 3:].norm(dim=2), y[:, :, 3:].norm(dim=2), atol=1e-4)
     warped = augment(x, torch.Generator().manual_seed(1), scale=0.1, warp=0.1)
     assert warped.shape == x.shape and not torch.equal(warped, x)
+
+
+def test_best_epoch_keeps_the_best_weights_and_restores_them() -> None:
+    from lanhar_core.models.stage2 import BestEpoch
+
+    model = create_sensor_encoder("patch", 8)
+    best = BestEpoch()
+    assert best.offer(1, 0.5, model)
+    kept = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    assert not best.offer(2, 0.5, model), "a tie keeps the earlier epoch"
+    assert not best.offer(3, float("nan"), model)
+    best.restore(model)
+    assert best.epoch == 1
+    assert all(torch.equal(kept[k], v) for k, v in model.state_dict().items())
+
+
+def test_labelled_validation_scores_nearest_label_macro_f1() -> None:
+    from lanhar_core.models.sensor_encoder import encode_windows
+    from lanhar_core.models.stage2 import LabelledValidation
+
+    torch.manual_seed(0)
+    model = create_sensor_encoder("patch", 8)
+    signals = np.random.default_rng(0).normal(size=(6, 120, 6)).astype(np.float32)
+    emb = encode_windows(model, signals)
+    labels = np.array(["a", "a", "a", "b", "b", "b"])
+    perfect = LabelledValidation(signals[[0, 3]], labels[[0, 3]], ["a", "b"], emb[[0, 3]])
+    assert perfect.macro_f1(model) == 1.0
+    swapped = LabelledValidation(signals[[0, 3]], labels[[0, 3]], ["a", "b"], emb[[3, 0]])
+    assert swapped.macro_f1(model) == 0.0
+    with pytest.raises(Exception, match="2 label names but 1 vectors"):
+        LabelledValidation(signals, labels, ["a", "b"], emb[:1])

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,9 +29,16 @@ from lanhar_core.data.types import WindowSet
 from lanhar_core.errors import InsufficientDataError, NotFoundError
 from lanhar_core.eval.protocols import EvalTask, blind_sample, per_label_sample
 from lanhar_core.jobs import Progress
-from lanhar_core.models.recognizer import Preprocessing, Recognizer
-from lanhar_core.models.sensor_encoder import create_sensor_encoder
-from lanhar_core.models.stage2 import AlignmentData, AugmentOptions, train_epoch, unique_text_ids
+from lanhar_core.models.recognizer import Preprocessing, Recognizer, label_embedding
+from lanhar_core.models.sensor_encoder import SensorEncoder, create_sensor_encoder
+from lanhar_core.models.stage2 import (
+    AlignmentData,
+    AugmentOptions,
+    BestEpoch,
+    LabelledValidation,
+    train_epoch,
+    unique_text_ids,
+)
 from lanhar_core.models.text_encoder import TextEncoder, load_text_encoder
 from lanhar_core.models.train_text import ENCODER_ARTIFACT, Stage1Data, fit_text_encoder
 from lanhar_core.vocab import category_of
@@ -71,6 +78,7 @@ class OursConfig:
     sensor_epochs: int = 30
     stage2_source_windows: int = 2000
     stage2_target_windows: int = 2000
+    keep_best_epoch: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -138,6 +146,17 @@ def stage1_encoder(
     return TextEncoder.load(path, cache=StoreEmbeddingCache(store)), run_id
 
 
+EpochHook = Callable[[int, SensorEncoder], None]
+"""Called after every stage-2 epoch with the model (for analysis, e.g. ``bench/bench_stage2_epochs.py``)."""
+
+
+@dataclass
+class Stage2Outcome:
+    recognizer: Recognizer
+    epochs: list[dict[str, float]]
+    kept_epoch: int
+
+
 def train_stage2(
     settings: Settings,
     encoder: TextEncoder,
@@ -147,11 +166,16 @@ def train_stage2(
     epochs: int,
     progress: Progress,
     source_only: bool,
-) -> Recognizer:
+    validation: LabelledValidation | None = None,
+    keep_best_epoch: bool = False,
+    on_epoch: EpochHook | None = None,
+) -> Stage2Outcome:
     """A sensor encoder aligned with the frozen embeddings of each window's own text; no labels involved.
 
     ``source_only``: no target windows among ``signals`` (the inductive variant), which
-    selects the augmentation (``AugmentOptions.from_settings``).
+    selects the augmentation (``AugmentOptions.from_settings``). ``validation`` (held-out
+    source windows) is scored after every epoch; with ``keep_best_epoch`` the weights of the
+    epoch with the best validation macro-F1 are kept instead of the last epoch's.
     """
     if len(texts) < 2:
         raise InsufficientDataError(f"stage 2 needs at least 2 windows with interpretations, got {len(texts)}")
@@ -165,11 +189,25 @@ def train_stage2(
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     aug = AugmentOptions.from_settings(cfg, source_only)
     batches = -(-len(data) // cfg.batch_size)
+    best = BestEpoch()
+    log: list[dict[str, float]] = []
     progress.update(0, epochs * batches, "stage 2")
     for epoch in range(1, epochs + 1):
         loss = train_epoch(model, optimizer, data, cfg.batch_size, seed, epoch, aug, cfg.grad_clip, progress)
+        entry = {"epoch": epoch, "loss": loss}
+        if validation is not None:
+            entry["val_macro_f1"] = validation.macro_f1(model)
+            best.offer(epoch, entry["val_macro_f1"], model)
+        log.append(entry)
+        if on_epoch is not None:
+            on_epoch(epoch, model)
         progress.update(epoch * batches, None, f"stage 2 epoch {epoch}/{epochs} loss {loss:.3f}")
-    return Recognizer(model, Preprocessing.from_settings(settings), model.temperature(), threshold=0.0)
+    kept = epochs
+    if keep_best_epoch and best.state is not None:
+        best.restore(model)
+        kept = best.epoch
+    recognizer = Recognizer(model, Preprocessing.from_settings(settings), model.temperature(), threshold=0.0)
+    return Stage2Outcome(recognizer, log, kept)
 
 
 def stage2_windows(task: EvalTask, texts: TextSet, cfg: OursConfig, seed: int) -> tuple[WindowSet, WindowSet | None]:
@@ -193,6 +231,15 @@ def unlabeled_sample(task: EvalTask, cfg: OursConfig, seed: int) -> WindowSet:
     return blind_sample(task.unlabeled, cfg.stage2_target_windows, seed)
 
 
+def source_validation(task: EvalTask, texts: TextSet, encoder: TextEncoder) -> LabelledValidation | None:
+    """The source's held-out subjects, scored among the training labels: what selects the stage-2 epoch."""
+    if len(task.val) == 0:
+        return None
+    names = list(task.train_labels)
+    vectors = np.stack([label_embedding(texts.descriptions[n], encoder) for n in names])
+    return LabelledValidation(task.val.signals, np.asarray(task.val.labels, dtype=str), names, vectors)
+
+
 def run_ours(
     store: Store,
     settings: Settings,
@@ -201,6 +248,7 @@ def run_ours(
     cfg: OursConfig,
     seed: int,
     progress: Progress | None = None,
+    on_epoch: EpochHook | None = None,
 ) -> OursResult:
     """Train ours on the task's source side and predict its test windows among ``task.eval_labels``.
 
@@ -218,7 +266,9 @@ def run_ours(
     parts = [source] + ([target] if target is not None else [])
     signals = np.concatenate([p.signals for p in parts])
     window_texts = [texts.windows[int(w)] for p in parts for w in p.ids]
-    recognizer = train_stage2(settings, encoder, signals, window_texts, seed, cfg.sensor_epochs, progress, target is None)
+    outcome = train_stage2(settings, encoder, signals, window_texts, seed, cfg.sensor_epochs, progress,
+                           target is None, source_validation(task, texts, encoder), cfg.keep_best_epoch, on_epoch)
+    recognizer = outcome.recognizer
     for label in task.eval_labels:
         recognizer.add_label(label, texts.descriptions[label], encoder)
     predicted = recognizer.predict(task.test.signals, allow_unknown=False).labels
@@ -227,5 +277,7 @@ def run_ours(
         "stage2_source_windows": len(source),
         "stage2_target_windows": 0 if target is None else len(target),
         "temperature": recognizer.temperature,
+        "stage2_kept_epoch": outcome.kept_epoch,
+        "stage2_epochs": outcome.epochs,
     }
     return OursResult(np.asarray(predicted, dtype=object), run_id, info)

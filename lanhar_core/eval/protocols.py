@@ -16,6 +16,7 @@ and drawn without looking at labels, so target labels can only reach the scoring
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,19 @@ class EvalTask:
     train_labels: tuple[str, ...]
     eval_labels: tuple[str, ...]
     info: dict[str, Any] = field(default_factory=dict)
+
+    def source_key(self) -> str:
+        """Identifies the labelled source side (train and val windows, labels, label set).
+
+        Tasks with the same key train any supervised method identically, whatever their
+        target: a benchmark fits such a baseline once per source and reuses it.
+        """
+        h = hashlib.sha256()
+        for part in (self.train, self.val):
+            h.update(np.asarray(part.ids, dtype=np.int64).tobytes())
+            h.update("\x00".join(str(x) for x in part.labels).encode())
+        h.update("\x01".join(self.train_labels).encode())
+        return h.hexdigest()[:20]
 
     @property
     def new_labels(self) -> tuple[str, ...]:

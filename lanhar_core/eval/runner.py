@@ -19,7 +19,7 @@ import numpy as np
 
 from lanhar_core.config import Settings, with_overrides
 from lanhar_core.errors import CancelledError, ConfigError
-from lanhar_core.eval.baselines import SUPERVISED_BASELINES, tune_and_fit
+from lanhar_core.eval.baselines import SUPERVISED_BASELINES, Classifier, tune_and_fit
 from lanhar_core.eval.metrics import category_accuracy, score
 from lanhar_core.eval.pipeline import VARIANTS, OursConfig, TextSet, run_ours, source_sample, unlabeled_sample
 from lanhar_core.eval.protocols import EvalTask, blind_rows, complex_task, cross_dataset_task, new_activity_task
@@ -71,6 +71,9 @@ def default_options(settings: Settings, seeds: int | None, quick: bool, collecti
     bad = sorted(set(variants) - set(VARIANTS))
     if bad:
         raise ConfigError(f"unknown stage-2 variant(s) {bad}; use {' or '.join(VARIANTS)}")
+    if not variants and not baselines:
+        raise ConfigError("nothing to run: no variant of ours (--variant none) and no baseline in eval.baselines "
+                          "(set it, e.g. LANHAR_EVAL_BASELINES=dcnn,transformer)")
     n = 1 if quick and seeds is None else (seeds or settings.eval.seeds)
     if n < 1:
         raise ConfigError(f"--seeds must be at least 1, got {n}")
@@ -85,7 +88,8 @@ def ours_config(settings: Settings, options: BenchOptions, variant: str, **chang
                           stage2_target_windows=cap)
     else:
         base = OursConfig(variant=variant, sensor_epochs=ev.sensor_epochs or settings.sensor_encoder.epochs,
-                          stage2_source_windows=ev.stage2_source_windows, stage2_target_windows=ev.stage2_target_windows)
+                          stage2_source_windows=ev.stage2_source_windows, stage2_target_windows=ev.stage2_target_windows,
+                          keep_best_epoch=ev.stage2_keep_best_epoch)
     return dataclasses.replace(base, **changes)
 
 
@@ -118,6 +122,7 @@ class Bench:
         self.protocol = protocol
         self.code_version = code_version()
         self.extra_categories = activity_categories(store)
+        self._fitted: dict[tuple[str, int, str], tuple[Classifier, dict[str, Any]]] = {}
         self.benchmark_id = result_store.create_benchmark(
             store, protocol, {**params, "options": dataclasses.asdict(options)}, self.code_version
         )
@@ -146,7 +151,7 @@ class Bench:
         Ours predicts from signals alone, so test windows need a text only for the zero-shot baseline.
         """
         cfg = ours_config(self.settings, self.options, "transductive")
-        wanted = [source_sample(task, cfg, seed), unlabeled_sample(task, cfg, seed)]
+        wanted = [source_sample(task, cfg, seed), unlabeled_sample(task, cfg, seed)] if self.options.variants else []
         if ZERO_SHOT in self.options.baselines:
             limit = self.settings.eval.zeroshot_windows
             wanted.append(task.test if limit <= 0 else task.test.subset(blind_rows(len(task.test), limit, seed)))
@@ -162,12 +167,26 @@ class Bench:
         config = {"ours": cfg.as_dict(), "collection": texts.collection} | ({"note": note} if note else {})
         self.record(task, OURS, variant, seed, metrics, config, started)
 
-    def run_supervised(self, task: EvalTask, name: str, seed: int) -> None:
+    def fitted_baseline(self, task: EvalTask, name: str, seed: int) -> tuple[Classifier, dict[str, Any]]:
+        """The tuned baseline for the task's source side: fitted once per benchmark, reused by every target.
+
+        Its log says whether it was reused, so a stored result's wall time is read correctly.
+        """
+        key = (name, seed, task.source_key())
+        if key in self._fitted:
+            model, log = self._fitted[key]
+            return model, {**log, "fit_reused": True}
         started = time.monotonic()
         model, log = tune_and_fit(
             name, (task.train.signals, task.train.labels.astype(str)), (task.val.signals, task.val.labels.astype(str)),
             task.train.rate_hz, seed, quick=self.options.quick, labels=task.train_labels,
         )
+        self._fitted[key] = (model, {**log, "fit_s": time.monotonic() - started, "fit_task": f"{task.source}->{task.target}"})
+        return model, {**self._fitted[key][1], "fit_reused": False}
+
+    def run_supervised(self, task: EvalTask, name: str, seed: int) -> None:
+        started = time.monotonic()
+        model, log = self.fitted_baseline(task, name, seed)
         predicted = model.predict(task.test.signals)
         self.record(task, name, "supervised", seed, task_metrics(task, task.test.labels, predicted, self.extra_categories),
                     log, started)

@@ -20,10 +20,12 @@ since identical columns get identical logits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from sklearn.metrics import f1_score
 from torch import nn
 
 from lanhar_core.config import SensorEncoderSettings
@@ -182,3 +184,54 @@ def zero_shot_accuracy(
     sims = encode_windows(model, signals[known]) @ label_embeddings.T
     predicted = np.asarray(label_names, dtype=object)[sims.argmax(axis=1)]
     return float(np.mean(predicted == labels[known]))
+
+
+@dataclass
+class LabelledValidation:
+    """Held-out *source* windows with their labels, and the vectors of the labels to choose among.
+
+    Stage 2 never trains on labels; this set only scores each epoch, so that the epoch kept
+    is chosen on the source side (as the baselines tune on it), never on the target.
+    """
+
+    signals: np.ndarray
+    labels: np.ndarray
+    label_names: list[str]
+    label_embeddings: np.ndarray
+
+    def __post_init__(self) -> None:
+        if len(self.signals) != len(self.labels):
+            raise InsufficientDataError(f"{len(self.signals)} validation windows but {len(self.labels)} labels")
+        if len(self.label_names) != len(self.label_embeddings):
+            raise InsufficientDataError(f"{len(self.label_names)} label names but {len(self.label_embeddings)} vectors")
+
+    def macro_f1(self, model: SensorEncoder) -> float:
+        """Macro-F1 of nearest-label recognition over the labels present (class mixes differ by subject)."""
+        known = np.isin(self.labels, self.label_names)
+        if not known.any():
+            return float("nan")
+        truth = np.asarray(self.labels[known], dtype=str)
+        sims = encode_windows(model, self.signals[known]) @ self.label_embeddings.T
+        predicted = np.asarray(self.label_names, dtype=str)[sims.argmax(axis=1)]
+        return float(f1_score(truth, predicted, labels=np.unique(truth), average="macro", zero_division=0))
+
+
+@dataclass
+class BestEpoch:
+    """The weights of the best-scoring epoch so far (ties keep the earlier epoch)."""
+
+    epoch: int = 0
+    score: float = float("-inf")
+    state: dict[str, torch.Tensor] | None = field(default=None, repr=False)
+
+    def offer(self, epoch: int, score: float, model: nn.Module) -> bool:
+        """Keep a copy of ``model``'s weights when ``score`` beats the best so far; True if kept."""
+        if not np.isfinite(score) or score <= self.score:
+            return False
+        self.epoch, self.score, self.state = epoch, score, copy.deepcopy(model.state_dict())
+        return True
+
+    def restore(self, model: nn.Module) -> None:
+        """Load the kept weights into ``model`` (a no-op when nothing was kept)."""
+        if self.state is not None:
+            model.load_state_dict(self.state)
