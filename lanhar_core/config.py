@@ -210,7 +210,7 @@ class EvalSettings:
     score all of them). ``sensor_epochs``: stage-2 epochs (0 = ``sensor_encoder.epochs``).
     ``stage2_keep_best_epoch``: keep the stage-2 weights of the epoch with the best zero-shot
     macro-F1 on the source's validation subjects instead of the last epoch's; off, because
-    on eight pair/variant runs it changed target macro-F1 by -7 to +5 points, about -1 on
+    on 16 pair/variant runs it changed target macro-F1 by -7 to +5 points, about -1 on
     average (``bench/bench_stage2_epochs.py``, bench/README.md).
     ``complex_trials``/``complex_kl_dims``: random half/half subject splits scored by the
     Gaussian KL of PCA-reduced hand-crafted features, the most divergent one is used (paper
