@@ -73,6 +73,7 @@ def navigation() -> st.Page:
             "Models": [
                 _page("training", "Training", ":material/model_training:"),
                 _page("recognize", "Recognize", ":material/directions_walk:"),
+                _page("benchmarks", "Benchmarks", ":material/leaderboard:"),
             ],
         }
     )

@@ -34,7 +34,7 @@ from storage import runs as run_store
 from storage.db import Store
 
 MAIN = Path(__file__).resolve().parents[1] / "app" / "main.py"
-PAGES = ("datasets", "review", "embeddings", "training", "recognize")
+PAGES = ("datasets", "review", "embeddings", "training", "recognize", "benchmarks")
 TIMEOUT_S = 120
 FIRST_RUN_TIMEOUT_S = 900
 DATASET = "sample_hapt"
@@ -258,3 +258,33 @@ def test_fact_check_runs_as_a_background_job(app_home: tuple[Path, AppTest], sto
     assert at.success and "finished" in at.success[0].value
     runs = quality_store.list_runs(store, kind="factcheck")
     assert len(runs) == runs_before + 1 and runs[0].status == "finished" and runs[0].job_id is not None
+
+
+def _store_benchmark(store: Store) -> str:
+    """A finished cross benchmark with one scored result of ours (with its stage-2 epochs) and one not run."""
+    from lanhar_core.eval.metrics import score
+    from storage import results as result_store
+
+    benchmark_id = result_store.create_benchmark(store, "cross", {"pairs": [["sample_hapt", "sample_motionsense"]]}, "test")
+    truth = ["walk", "walk", "sit", "upstairs", "downstairs", "sit"]
+    predicted = ["walk", "upstairs", "sit", "upstairs", "walk", "sit"]
+    metrics = {**score(truth, predicted, ["walk", "upstairs", "downstairs", "sit"]).as_dict(), "stage2_kept_epoch": 2,
+               "stage2_epochs": [{"epoch": e, "loss": 3.0 - e, "val_macro_f1": 0.3 * e} for e in (1, 2)]}
+    for method, variant, m in (("lanhar", "transductive", metrics), ("lanhar", "no_regeneration", {"not_run": "no run"})):
+        result_store.add_result(store, benchmark_id, result_store.ResultIn(
+            "cross", "sample_hapt", "sample_motionsense", method, variant, 0, m, {"seed": 0}, 1.0), "test")
+    result_store.finish_benchmark(store, benchmark_id, "finished", 2.0)
+    return benchmark_id
+
+
+def test_benchmarks_page_shows_stored_tables_and_one_results_details(app_home: tuple[Path, AppTest], store: Store) -> None:
+    benchmark_id = _store_benchmark(store)
+    at = _page("benchmarks")
+    at.selectbox(key="bench_pick").select(benchmark_id).run()
+    _no_exception(at)
+    per_pair = at.dataframe[0].value
+    assert list(per_pair["method"]) == ["lanhar", "lanhar"] and per_pair["accuracy"].iloc[0] == "0.667"
+    assert _plot_title(at, "bench_confusion").startswith("Confusion: accuracy 0.667")
+    assert "kept from epoch 2" in _plot_title(at, "bench_epochs")
+    at.selectbox(key="bench_result").select(1).run()
+    assert at.warning and "Not run: no run" in at.warning[0].value
