@@ -83,3 +83,9 @@ def test_variant_none_runs_the_baselines_only(home: Path, capsys: pytest.Capture
     monkeypatch.setenv("LANHAR_EVAL_BASELINES", "")
     assert main(["--home", str(home), "bench", "cross", "--quick", "--variant", "none"]) == 2
     assert "nothing to run" in capsys.readouterr().err
+
+
+def test_unknown_ablation_is_refused_before_anything_runs(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--home", str(home), "bench", "ablation", "--quick", "--ablations", "full,no_llm"]) == 2
+    assert "unknown ablation(s) ['no_llm']" in capsys.readouterr().err
+    assert result_store.list_benchmarks(Store(home / "lanhar.duckdb")).empty

@@ -215,6 +215,24 @@ def test_a_baseline_is_fitted_once_per_source_side(sample_store, settings) -> No
     assert task.source_key() == other_target.source_key() != other_seed.source_key()
 
 
+def test_ablation_on_new_activities_runs_only_the_chosen_parts(sample_store, settings, hash_encoder) -> None:
+    from lanhar_core.eval.runner import check_ablations, run_ablation
+
+    assert check_ablations(["untrained_text", "full"]) == ("full", "untrained_text")
+    with pytest.raises(Exception, match="unknown ablation"):
+        check_ablations(["full", "no_llm"])
+    options = BenchOptions(seeds=1, quick=True)
+    benchmark_id = run_ablation(sample_store, settings, [(SOURCE, TARGET)], options, on="new",
+                                ablations=("untrained_text", "no_regeneration"))
+    assert result_store.get_benchmark(sample_store, benchmark_id).protocol == "ablation_new"
+    frame = result_store.results(sample_store, benchmark_id)
+    assert list(frame["variant"]) == ["untrained_text", "no_regeneration"]
+    untrained, skipped = frame["metrics"]
+    assert untrained["new_n"] > 0 and 0.0 <= untrained["new_accuracy"] <= 1.0
+    assert "re-generation" in skipped["not_run"]
+    assert tables(frame, "ablation_new")[0].headers[5] == "new_accuracy"
+
+
 def test_paper_numbers_only_for_the_papers_datasets() -> None:
     assert paper_pair("lanhar", "hapt", "motionsense") == (0.811, 0.765)
     assert paper_pair("lanhar", "motionsense", "hapt") == (0.764, 0.713)

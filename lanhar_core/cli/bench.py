@@ -20,9 +20,12 @@ from lanhar_core.eval.pipeline import VARIANTS
 from lanhar_core.eval.protocols import split_spec
 from lanhar_core.eval.report import tables
 from lanhar_core.eval.runner import (
+    ABLATION_PROTOCOLS,
+    ABLATIONS,
     QUICK_PAIR,
     REAL_DATASETS,
     BenchOptions,
+    check_ablations,
     default_options,
     run_ablation,
     run_complex,
@@ -47,6 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         _pair_options(cmd)
         _common_options(cmd, variants=name != "ablation")
         cmd.set_defaults(func=_run_pairs_command, protocol=name)
+        if name == "ablation":
+            cmd.add_argument("--on", choices=tuple(ABLATION_PROTOCOLS), default="cross",
+                             help="the tasks to ablate on: cross-dataset (default) or new activities")
+            cmd.add_argument("--ablations", default=",".join(ABLATIONS),
+                             help=f"comma-separated subset of {','.join(ABLATIONS)} (default: all)")
 
     complex_cmd = area.add_parser("complex", help="one dataset split into its most divergent subject halves (paper 4.4)")
     complex_cmd.add_argument("--dataset", help="dataset in the store (e.g. dsads, uschad, pamap2)")
@@ -120,11 +128,13 @@ def _run_pairs_command(args: argparse.Namespace) -> int:
     pairs = [QUICK_PAIR] if args.quick else parse_pairs(args.pairs, args.datasets)
     _check_datasets(store, {d for p in pairs for d in p})
     options = _options(args, settings)
+    if args.protocol == "ablation":
+        chosen = check_ablations([a.strip() for a in args.ablations.split(",") if a.strip()])
     params = {"protocol": args.protocol, "pairs": pairs, "quick": args.quick}
     started = time.monotonic()
     with progress_bar(f"bench {args.protocol}") as callback, tracked_job(store, f"bench_{args.protocol}", params, callback) as progress:
         if args.protocol == "ablation":
-            benchmark_id = run_ablation(store, settings, pairs, options, progress)
+            benchmark_id = run_ablation(store, settings, pairs, options, progress, args.on, chosen)
         else:
             benchmark_id = run_pairs(store, settings, args.protocol, pairs, options, progress)
     _print(store, benchmark_id, time.monotonic() - started)

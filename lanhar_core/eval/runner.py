@@ -294,18 +294,37 @@ RULES_VARIANT_NOTE = (
 )
 
 
+ABLATION_PROTOCOLS: dict[str, str] = {"cross": "ablation", "new": "ablation_new"}
+"""Task protocol an ablation runs on -> the benchmark's protocol name (its tables follow the task's)."""
+
+
+def check_ablations(names: Sequence[str]) -> tuple[str, ...]:
+    """The named ablations in their canonical order; refuses unknown names and an empty choice."""
+    unknown = sorted(set(names) - set(ABLATIONS))
+    if unknown:
+        raise ConfigError(f"unknown ablation(s) {unknown}; choose among {', '.join(ABLATIONS)}")
+    if not names:
+        raise ConfigError(f"no ablation chosen; choose among {', '.join(ABLATIONS)}")
+    return tuple(a for a in ABLATIONS if a in names)
+
+
 def run_ablation(store: Store, settings: Settings, pairs: Sequence[tuple[str, str]], options: BenchOptions,
-                 progress: Progress | None = None) -> str:
-    """Ours with one part removed at a time (paper 4.6), transductive, on the cross-dataset tasks."""
-    total = len(pairs) * options.seeds * len(ABLATIONS)
-    with benchmark(store, settings, "ablation", options, {"pairs": [list(p) for p in pairs]}, progress, total) as bench:
+                 progress: Progress | None = None, on: str = "cross", ablations: Sequence[str] = ABLATIONS) -> str:
+    """Ours with one part removed at a time (paper 4.6), transductive, on the cross-dataset or new-activity tasks."""
+    if on not in ABLATION_PROTOCOLS:
+        raise ConfigError(f"ablations run on the {' or '.join(ABLATION_PROTOCOLS)} protocol, not {on!r}")
+    chosen = check_ablations(ablations)
+    make: Callable[..., EvalTask] = cross_dataset_task if on == "cross" else new_activity_task
+    total = len(pairs) * options.seeds * len(chosen)
+    params = {"pairs": [list(p) for p in pairs], "on": on, "ablations": list(chosen)}
+    with benchmark(store, settings, ABLATION_PROTOCOLS[on], options, params, progress, total) as bench:
         collection = eval_collection(bench.settings, options.collection)
         for seed in range(options.seeds):
             for source, target in pairs:
-                task = cross_dataset_task(store, source, target, seed, bench.settings.eval.val_fraction,
-                                          COMMON_ACTIVITIES, _per_label(bench.settings, options))
+                task = make(store, source, target, seed, bench.settings.eval.val_fraction,
+                            COMMON_ACTIVITIES, _per_label(bench.settings, options))
                 texts = bench.texts_for(task, collection, seed)
-                _ablate(bench, task, texts, options, seed)
+                _ablate(bench, task, texts, options, seed, chosen)
         return bench.benchmark_id
 
 
@@ -313,18 +332,25 @@ def _not_run(bench: Bench, task: EvalTask, variant: str, seed: int, reason: str)
     bench.record(task, OURS, variant, seed, {"not_run": reason}, {}, time.monotonic())
 
 
-def _ablate(bench: Bench, task: EvalTask, texts: TextSet, options: BenchOptions, seed: int) -> None:
+def _ablate(bench: Bench, task: EvalTask, texts: TextSet, options: BenchOptions, seed: int,
+            chosen: Sequence[str]) -> None:
     base = ours_config(bench.settings, options, "transductive")
-    bench.run_ours(task, texts, base, "full", seed)
-    no_subtasks = dataclasses.replace(base, text_overrides={"category": False, "multidesc": False, "recon": False})
-    bench.run_ours(task, texts, no_subtasks, "no_subtasks", seed)
-    bench.run_ours(task, texts, dataclasses.replace(base, train_text=False), "untrained_text", seed)
-    before = before_regeneration(bench.store, texts)
-    if before is None:
-        _not_run(bench, task, "no_regeneration", seed,
-                 f"collection {texts.collection!r} has no finished re-generation run (`lanhar quality regenerate`)")
-    else:
-        bench.run_ours(task, before[0], base, "no_regeneration", seed)
+    if "full" in chosen:
+        bench.run_ours(task, texts, base, "full", seed)
+    if "no_subtasks" in chosen:
+        no_subtasks = dataclasses.replace(base, text_overrides={"category": False, "multidesc": False, "recon": False})
+        bench.run_ours(task, texts, no_subtasks, "no_subtasks", seed)
+    if "untrained_text" in chosen:
+        bench.run_ours(task, texts, dataclasses.replace(base, train_text=False), "untrained_text", seed)
+    if "no_regeneration" in chosen:
+        before = before_regeneration(bench.store, texts)
+        if before is None:
+            _not_run(bench, task, "no_regeneration", seed,
+                     f"collection {texts.collection!r} has no finished re-generation run (`lanhar quality regenerate`)")
+        else:
+            bench.run_ours(task, before[0], base, "no_regeneration", seed)
+    if "simple_prompt" not in chosen:
+        return
     if options.collection:
         _not_run(bench, task, "simple_prompt", seed,
                  "a named --collection has no simple-prompt counterpart to compare with; run without --collection")
