@@ -152,6 +152,8 @@ EpochHook = Callable[[int, SensorEncoder], None]
 
 @dataclass
 class Stage2Outcome:
+    """The recognizer, each epoch's loss and source-validation macro-F1, and the epoch whose weights it holds."""
+
     recognizer: Recognizer
     epochs: list[dict[str, float]]
     kept_epoch: int
