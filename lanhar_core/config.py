@@ -108,7 +108,10 @@ class TextEncoderSettings:
     encoder at ``lr`` and the fresh parts (decoder, temperature) at ``head_lr``. Loss:
     align + ``alpha`` * (Ca1 + Ca2 + Ca3) + ``beta`` * re, each term switchable
     (``align``, ``category``, ``multidesc``, ``recon``) for the ablations; the decoder
-    (``decoder_layers``) reconstructs the first ``recon_length`` tokens. Validation:
+    (``decoder_layers``) reconstructs the first ``recon_length`` tokens. ``gamma`` > 0 adds
+    gamma * geo, not in the paper: the batch's cosine-similarity matrix is kept close to the
+    frozen pre-trained encoder's (``losses.geometry_loss``), so labels added later by their
+    description keep distinctions the training labels did not need. Validation:
     zero-shot accuracy on the windows of a held-out ``val_fraction`` of the subjects, at
     most ``val_per_class`` per label.
 
@@ -143,6 +146,7 @@ class TextEncoderSettings:
     category: bool = True
     multidesc: bool = True
     recon: bool = True
+    gamma: float = 0.0
     recon_length: int = 16
     decoder_layers: int = 2
     val_fraction: float = 0.2

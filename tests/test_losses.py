@@ -138,3 +138,13 @@ def test_total_loss_switches_terms_and_weights_them() -> None:
     assert float(losses.total_loss(terms, no_category)) == pytest.approx(1 + 0.5 * 4)
     with pytest.raises(ConfigError):
         losses.total_loss(terms, losses.LossWeights(0.5, 0.1, False, False, False, False))
+
+
+def test_geometry_loss_is_zero_for_the_same_geometry_and_counts_in_the_total() -> None:
+    emb = F.normalize(torch.randn(6, 8), dim=-1)
+    rotation, _ = torch.linalg.qr(torch.randn(8, 8))
+    assert float(losses.geometry_loss(emb @ rotation, emb)) == pytest.approx(0.0, abs=1e-6)
+    assert float(losses.geometry_loss(F.normalize(torch.randn(6, 8), dim=-1), emb)) > 0.01
+    terms = {"align": torch.tensor(1.0), "geo": torch.tensor(2.0)}
+    weights = losses.LossWeights(alpha=0.5, beta=0.1, category=False, multidesc=False, recon=False, gamma=0.25)
+    assert float(losses.total_loss(terms, weights)) == pytest.approx(1.5)

@@ -115,6 +115,14 @@ def test_switched_off_terms_are_not_computed(store: Store, settings: Settings) -
         fit_text_encoder(store, settings, make_data(), flags | {"align": False})
 
 
+def test_geometry_term_is_trained_against_the_frozen_pretrained_encoder(store: Store, settings: Settings) -> None:
+    flags = FAST | {"epochs": 1, "category": False, "recon": False, "multidesc": False, "gamma": 1.0}
+    result = fit_text_encoder(store, settings, make_data(), flags)
+    losses = runs.epoch_records(store, result.run_id)[1].losses
+    assert set(losses) == {"align", "geo", "total"} and losses["geo"] > 0
+    assert losses["total"] == pytest.approx(losses["align"] + losses["geo"], rel=1e-6)
+
+
 def test_cancel_after_first_epoch_then_resume_matches_an_uninterrupted_run(store: Store, settings: Settings) -> None:
     config = FAST | {"recon": False}
     reference = fit_text_encoder(store, settings, make_data(), config)

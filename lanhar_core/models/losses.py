@@ -97,9 +97,20 @@ def reconstruction_loss(logits: torch.Tensor, targets: torch.Tensor, pad_id: int
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=pad_id)
 
 
+def geometry_loss(emb: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference between the batch's cosine-similarity matrices under two encoders.
+
+    Not in the paper. Fine-tuning on a few labels pulls every text toward one of them, and
+    a label added later by its description then lands on the nearest trained one; keeping
+    the pairwise similarities of the pre-trained encoder (``reference``, no gradient)
+    preserves distinctions the training labels do not need (relational distillation).
+    """
+    return F.mse_loss(emb @ emb.T, reference @ reference.T)
+
+
 @dataclass(frozen=True)
 class LossWeights:
-    """Which terms are on and how they are weighted: L = align + alpha*(Ca1+Ca2+Ca3) + beta*re."""
+    """Which terms are on and how they are weighted: L = align + alpha*(Ca1+Ca2+Ca3) + beta*re + gamma*geo."""
 
     alpha: float
     beta: float
@@ -107,10 +118,11 @@ class LossWeights:
     category: bool = True
     multidesc: bool = True
     recon: bool = True
+    gamma: float = 0.0
 
 
 def total_loss(terms: dict[str, torch.Tensor], weights: LossWeights) -> torch.Tensor:
-    """Combine the computed terms (keys align, ca1, ca2, ca3, re); switched-off terms are absent."""
+    """Combine the computed terms (keys align, ca1, ca2, ca3, re, geo); switched-off terms are absent."""
     total = terms["align"] if weights.align else None
     extra = [terms[k] for k in ("ca1", "ca2") if weights.category] + ([terms["ca3"]] if weights.multidesc else [])
     if extra:
@@ -119,6 +131,8 @@ def total_loss(terms: dict[str, torch.Tensor], weights: LossWeights) -> torch.Te
     if weights.recon:
         part = weights.beta * terms["re"]
         total = part if total is None else total + part
+    if weights.gamma > 0 and total is not None:
+        total = total + weights.gamma * terms["geo"]
     if total is None:
         raise ConfigError("every stage-1 loss term is switched off; enable at least one of align, category, multidesc, recon")
     return total

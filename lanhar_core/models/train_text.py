@@ -151,7 +151,8 @@ class BalancedSampler:
 
 def loss_weights(cfg: TextEncoderSettings) -> losses.LossWeights:
     return losses.LossWeights(
-        alpha=cfg.alpha, beta=cfg.beta, align=cfg.align, category=cfg.category, multidesc=cfg.multidesc, recon=cfg.recon
+        alpha=cfg.alpha, beta=cfg.beta, align=cfg.align, category=cfg.category, multidesc=cfg.multidesc, recon=cfg.recon,
+        gamma=cfg.gamma,
     )
 
 
@@ -163,8 +164,12 @@ def compute_terms(
     category_ids: dict[str, int],
     weights: losses.LossWeights,
     recon_length: int,
+    reference: TextEncoder | None = None,
 ) -> dict[str, torch.Tensor]:
-    """The switched-on loss terms of one batch (keys align, ca1, ca2, ca3, re)."""
+    """The switched-on loss terms of one batch (keys align, ca1, ca2, ca3, re, geo).
+
+    ``reference``: the frozen pre-trained encoder, needed when ``weights.gamma`` > 0.
+    """
     z = encoder(batch.window_texts)
     h = encoder(batch.desc_texts)
     z_labels = torch.tensor([label_ids[x] for x in batch.window_labels])
@@ -181,6 +186,12 @@ def compute_terms(
         targets = encoder.token_ids(batch.window_texts + batch.desc_texts, recon_length)
         logits = decoder(torch.cat([z, h]), targets)
         terms["re"] = losses.reconstruction_loss(logits, decoder.loss_targets(targets), encoder.pad_token_id)
+    if weights.gamma > 0:
+        if reference is None:
+            raise ConfigError("text_encoder.gamma > 0 needs the frozen pre-trained encoder as reference")
+        with torch.no_grad():
+            kept = reference(batch.window_texts + batch.desc_texts)
+        terms["geo"] = losses.geometry_loss(torch.cat([z, h]), kept)
     return terms
 
 
@@ -192,6 +203,7 @@ def train_step(
     label_ids: dict[str, int],
     category_ids: dict[str, int],
     cfg: TextEncoderSettings,
+    reference: TextEncoder | None = None,
 ) -> dict[str, float]:
     """One optimisation step; returns the loss terms and their total as floats.
 
@@ -200,7 +212,7 @@ def train_step(
     """
     torch.set_flush_denormal(True)
     weights = loss_weights(cfg)
-    terms = compute_terms(encoder, decoder, batch, label_ids, category_ids, weights, cfg.recon_length)
+    terms = compute_terms(encoder, decoder, batch, label_ids, category_ids, weights, cfg.recon_length, reference)
     total = losses.total_loss(terms, weights)
     optimizer.zero_grad(set_to_none=True)
     total.backward()
@@ -246,6 +258,15 @@ def _check_config(cfg: TextEncoderSettings) -> None:
         raise ConfigError(f"text_encoder.val_fraction must be between 0 and 1, got {cfg.val_fraction}")
 
 
+def _frozen_reference(cfg: TextEncoderSettings) -> TextEncoder:
+    """The pre-trained encoder, frozen and in eval mode: what the geometry term keeps close to."""
+    reference = TextEncoder.load(cfg.path or None, max_length=cfg.max_length, chunk_stride=cfg.chunk_stride, tau=cfg.tau)
+    reference.eval()
+    for p in reference.parameters():
+        p.requires_grad_(False)
+    return reference
+
+
 def _optimizer(encoder: TextEncoder, decoder: TextDecoder | None, cfg: TextEncoderSettings) -> torch.optim.AdamW:
     """AdamW; the pre-trained encoder at ``lr``, the fresh parts (decoder, temperature) at ``head_lr``."""
     body = [p for p in encoder.model.parameters() if p.requires_grad]
@@ -289,6 +310,7 @@ def fit_text_encoder(
 
     encoder = TextEncoder.load(cfg.path or None, max_length=cfg.max_length, chunk_stride=cfg.chunk_stride, tau=cfg.tau)
     encoder.freeze_lower_layers(cfg.freeze_layers)
+    reference = _frozen_reference(cfg) if cfg.gamma > 0 else None
     decoder = (
         TextDecoder(encoder.vocab_size, encoder.dim, encoder.pad_token_id, cfg.decoder_layers, max_length=cfg.recon_length)
         if cfg.recon
@@ -319,7 +341,7 @@ def fit_text_encoder(
             sums: dict[str, float] = {}
             for batch in sampler.epoch(epoch):
                 progress.check_cancelled()
-                values = train_step(encoder, decoder, optimizer, batch, label_ids, category_ids, cfg)
+                values = train_step(encoder, decoder, optimizer, batch, label_ids, category_ids, cfg, reference)
                 for k, v in values.items():
                     sums[k] = sums.get(k, 0.0) + v
                 step += 1
