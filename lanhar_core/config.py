@@ -111,7 +111,8 @@ class TextEncoderSettings:
     (``decoder_layers``) reconstructs the first ``recon_length`` tokens. ``gamma`` > 0 adds
     gamma * geo, not in the paper: the batch's cosine-similarity matrix is kept close to the
     frozen pre-trained encoder's (``losses.geometry_loss``), so labels added later by their
-    description keep distinctions the training labels did not need. Validation:
+    description keep distinctions the training labels did not need; tried at 10 on the
+    new-activity protocol without gain (bench/README.md), hence off. Validation:
     zero-shot accuracy on the windows of a held-out ``val_fraction`` of the subjects, at
     most ``val_per_class`` per label.
 
