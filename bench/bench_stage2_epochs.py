@@ -21,13 +21,11 @@ import numpy as np
 
 from lanhar_core.cli.common import print_table
 from lanhar_core.config import Settings, load_settings
-from lanhar_core.eval.pipeline import VARIANTS, run_ours, stage1_encoder
+from lanhar_core.eval.pipeline import VARIANTS, labelled_set, run_ours, stage1_encoder
 from lanhar_core.eval.protocols import cross_dataset_task
 from lanhar_core.eval.runner import BenchOptions, ours_config
 from lanhar_core.eval.texts import eval_collection, load_texts
 from lanhar_core.jobs import Progress
-from lanhar_core.models.recognizer import label_embedding
-from lanhar_core.models.stage2 import LabelledValidation
 from lanhar_core.vocab import COMMON_ACTIVITIES
 from storage.db import Store
 
@@ -40,9 +38,7 @@ def run_pair(store: Store, settings: Settings, source: str, target: str, variant
     cfg = dataclasses.replace(ours_config(settings, BenchOptions(seeds=1), variant), sensor_epochs=epochs,
                               keep_best_epoch=True)
     encoder, _ = stage1_encoder(store, settings, task, texts, cfg, seed, Progress())
-    names = list(task.eval_labels)
-    vectors = np.stack([label_embedding(texts.descriptions[n], encoder) for n in names])
-    on_target = LabelledValidation(task.test.signals, task.test.labels.astype(str), names, vectors)
+    on_target = labelled_set(task.test, task.eval_labels, texts, encoder)
     target_f1: list[float] = []
     result = run_ours(store, settings, task, texts, cfg, seed, Progress(),
                       lambda epoch, model: target_f1.append(on_target.macro_f1(model)))

@@ -233,13 +233,16 @@ def unlabeled_sample(task: EvalTask, cfg: OursConfig, seed: int) -> WindowSet:
     return blind_sample(task.unlabeled, cfg.stage2_target_windows, seed)
 
 
+def labelled_set(windows: WindowSet, labels: Sequence[str], texts: TextSet, encoder: TextEncoder) -> LabelledValidation:
+    """Labelled windows to score nearest-label recognition on, among ``labels`` embedded from their descriptions."""
+    names = list(labels)
+    vectors = np.stack([label_embedding(texts.descriptions[n], encoder) for n in names])
+    return LabelledValidation(windows.signals, np.asarray(windows.labels, dtype=str), names, vectors)
+
+
 def source_validation(task: EvalTask, texts: TextSet, encoder: TextEncoder) -> LabelledValidation | None:
     """The source's held-out subjects, scored among the training labels: what selects the stage-2 epoch."""
-    if len(task.val) == 0:
-        return None
-    names = list(task.train_labels)
-    vectors = np.stack([label_embedding(texts.descriptions[n], encoder) for n in names])
-    return LabelledValidation(task.val.signals, np.asarray(task.val.labels, dtype=str), names, vectors)
+    return labelled_set(task.val, task.train_labels, texts, encoder) if len(task.val) else None
 
 
 def run_ours(

@@ -174,16 +174,23 @@ def alignment_recall_at_1(model: SensorEncoder, data: AlignmentData) -> float:
     return float(np.mean(used[sims.argmax(axis=1)] == data.text_ids))
 
 
+def _nearest_labels(
+    model: SensorEncoder, signals: np.ndarray, labels: np.ndarray, label_names: list[str], label_embeddings: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(true, nearest) labels of the windows whose label is among ``label_names``; None if there is none."""
+    known = np.isin(labels, label_names)
+    if not known.any():
+        return None
+    sims = encode_windows(model, signals[known]) @ label_embeddings.T
+    return np.asarray(labels[known], dtype=str), np.asarray(label_names, dtype=str)[sims.argmax(axis=1)]
+
+
 def zero_shot_accuracy(
     model: SensorEncoder, signals: np.ndarray, labels: np.ndarray, label_names: list[str], label_embeddings: np.ndarray
 ) -> float:
     """Accuracy of nearest-label recognition on labelled held-out windows (a metric only)."""
-    known = np.isin(labels, label_names)
-    if not known.any():
-        return float("nan")
-    sims = encode_windows(model, signals[known]) @ label_embeddings.T
-    predicted = np.asarray(label_names, dtype=object)[sims.argmax(axis=1)]
-    return float(np.mean(predicted == labels[known]))
+    pairs = _nearest_labels(model, signals, labels, label_names, label_embeddings)
+    return float("nan") if pairs is None else float(np.mean(pairs[0] == pairs[1]))
 
 
 @dataclass
@@ -207,12 +214,10 @@ class LabelledValidation:
 
     def macro_f1(self, model: SensorEncoder) -> float:
         """Macro-F1 of nearest-label recognition over the labels present (class mixes differ by subject)."""
-        known = np.isin(self.labels, self.label_names)
-        if not known.any():
+        pairs = _nearest_labels(model, self.signals, self.labels, self.label_names, self.label_embeddings)
+        if pairs is None:
             return float("nan")
-        truth = np.asarray(self.labels[known], dtype=str)
-        sims = encode_windows(model, self.signals[known]) @ self.label_embeddings.T
-        predicted = np.asarray(self.label_names, dtype=str)[sims.argmax(axis=1)]
+        truth, predicted = pairs
         return float(f1_score(truth, predicted, labels=np.unique(truth), average="macro", zero_division=0))
 
 
