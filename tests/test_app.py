@@ -113,7 +113,7 @@ def test_first_run_ingests_the_sample(app_home: tuple[Path, AppTest], store: Sto
     assert first.title[0].value == "Datasets"
     assert {"sample_hapt", "sample_motionsense"} <= set(data_store.list_datasets(store)["name"])
     collections = interp_store.list_collections(store).set_index("collection")
-    assert collections.loc["rules:rules-v2", "windows"] == data_store.window_counts(store)["n"].sum()
+    assert collections.loc["rules:rules-v3", "windows"] == data_store.window_counts(store)["n"].sum()
 
 
 @pytest.mark.parametrize("page", PAGES)

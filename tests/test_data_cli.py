@@ -114,8 +114,8 @@ def test_sample_is_ingested_once(home: Path, capsys: pytest.CaptureFixture[str])
     assert np.median(np.linalg.norm(hapt.signals[..., :3], axis=-1)) == pytest.approx(9.81, rel=0.05)
     assert set(dataset_store.list_datasets(store)["subjects"]) == {3}
     collections = interpretation_store.list_collections(store).set_index("collection")
-    assert collections.loc["rules:rules-v2", "windows"] == counts["n"].sum()
-    assert collections.loc["rules:rules-v2", "label_descriptions"] > 0
+    assert collections.loc["rules:rules-v3", "windows"] == counts["n"].sum()
+    assert collections.loc["rules:rules-v3", "label_descriptions"] > 0
     assert collections.loc["local:smollm2-135m-instruct", "windows"] > 0, "the shipped SmolLM2 texts are imported"
     before = snapshot(store)
     assert run(home, "sample") == 0

@@ -27,10 +27,10 @@ def test_all_windows_interpreted_valid_and_resumable(settings: Settings, store: 
     ids = add_toy_dataset(store, n_windows=6)
     report = interpret_windows(store, settings, "toy", RulesBackend(), limit=4)
     assert (report.total, report.done, report.skipped, report.failed) == (4, 4, 0, 0)
-    assert report.valid_share == 1.0 and report.per_second > 0 and report.collection == "rules:rules-v2"
+    assert report.valid_share == 1.0 and report.per_second > 0 and report.collection == "rules:rules-v3"
     again = interpret_windows(store, settings, "toy", RulesBackend())
     assert (again.total, again.done, again.skipped) == (6, 2, 4)
-    current = it.current_window_interpretations(store, "rules:rules-v2", dataset="toy")
+    current = it.current_window_interpretations(store, "rules:rules-v3", dataset="toy")
     assert sorted(current["window_id"]) == ids and current["valid"].all()
     assert set(current["fields"].iloc[0]) >= {"strength", "rhythm", "vertical_impact"}
 
@@ -38,7 +38,7 @@ def test_all_windows_interpreted_valid_and_resumable(settings: Settings, store: 
 def test_candidates_come_from_the_dataset_and_prompt_is_kept(settings: Settings, store: Store) -> None:
     ids = add_toy_dataset(store, n_windows=2)
     interpret_windows(store, settings, "toy", RulesBackend())
-    current = it.current_window_interpretations(store, "rules:rules-v2")
+    current = it.current_window_interpretations(store, "rules:rules-v3")
     for window_id, label in zip(current["window_id"], current["label"]):
         record = it.get_interpretation(store, int(current.loc[current["window_id"] == window_id, "interpretation_id"].iloc[0]))
         user = record.prompt_messages[-1]["content"]
@@ -51,7 +51,7 @@ def test_candidates_come_from_the_dataset_and_prompt_is_kept(settings: Settings,
 def test_simple_variant_gets_its_own_collection(settings: Settings, store: Store) -> None:
     add_toy_dataset(store, n_windows=2)
     report = interpret_windows(store, settings, "toy", RulesBackend(), variant="simple")
-    assert report.collection == "rules:rules-v2:simple" and report.done == 2
+    assert report.collection == "rules:rules-v3:simple" and report.done == 2
     with pytest.raises(ConfigError):
         interpret_windows(store, settings, "toy", RulesBackend(), variant="fancy")
 
@@ -73,7 +73,7 @@ def test_cancel_between_batches_keeps_finished_batches(settings: Settings, store
     progress._callback = cancel_after_first
     with pytest.raises(CancelledError):
         interpret_windows(store, small, "toy", RulesBackend(), progress=progress)
-    assert len(it.current_window_interpretations(store, "rules:rules-v2")) == 2
+    assert len(it.current_window_interpretations(store, "rules:rules-v3")) == 2
     report = interpret_windows(store, small, "toy", RulesBackend())
     assert report.skipped == 2 and report.done == 3
 
@@ -87,11 +87,12 @@ def test_tracked_job_records_the_run(settings: Settings, store: Store) -> None:
 
 
 def test_label_descriptions_extend_and_resume(settings: Settings, store: Store) -> None:
+    settings = with_overrides(settings, "llm", placement_descriptions=False)
     report = interpret_labels(store, settings, RulesBackend(), labels=["walk", "sit"], n=2)
     assert (report.total, report.done, report.valid_share) == (4, 4, 1.0)
     more = interpret_labels(store, settings, RulesBackend(), labels=["walk", "sit"], n=3)
     assert (more.total, more.done, more.skipped) == (6, 2, 4)
-    labels = it.current_label_interpretations(store, "rules:rules-v2")
+    labels = it.current_label_interpretations(store, "rules:rules-v3")
     assert labels[["label", "index"]].values.tolist() == [["sit", 0], ["sit", 1], ["sit", 2], ["walk", 0], ["walk", 1], ["walk", 2]]
     with pytest.raises(ConfigError, match="unknown activity"):
         interpret_labels(store, settings, RulesBackend(), labels=["moonwalk"], n=1)
@@ -131,8 +132,8 @@ def test_cli_windows_list_show(home: Path, store: Store, capsys: pytest.CaptureF
     assert main(["--home", str(home), "interpret", "labels", "--n", "1", "--labels", "walk"]) == 0
     assert main(["--home", str(home), "interpret", "list"]) == 0
     out = capsys.readouterr().out
-    assert "rules:rules-v2" in out
-    first = int(it.current_window_interpretations(store, "rules:rules-v2")["interpretation_id"].iloc[0])
+    assert "rules:rules-v3" in out
+    first = int(it.current_window_interpretations(store, "rules:rules-v3")["interpretation_id"].iloc[0])
     assert main(["--home", str(home), "interpret", "show", str(first)]) == 0
     out = capsys.readouterr().out
     assert "== prompt (window_full" in out and "[system]" in out and "Data introduction" in out
@@ -142,22 +143,22 @@ def test_cli_windows_list_show(home: Path, store: Store, capsys: pytest.CaptureF
 def test_export_import_reattaches_by_position(settings: Settings, store: Store, tmp_path: Path) -> None:
     add_toy_dataset(store, n_windows=3)
     interpret_windows(store, settings, "toy", RulesBackend())
-    interpret_labels(store, settings, RulesBackend(), labels=["walk"], n=2)
+    interpret_labels(store, with_overrides(settings, "llm", placement_descriptions=False), RulesBackend(), labels=["walk"], n=2)
     path = tmp_path / "rules.jsonl.gz"
-    assert export_collection(store, "rules:rules-v2", path, datasets=["toy"]) == 5
+    assert export_collection(store, "rules:rules-v3", path, datasets=["toy"]) == 5
 
     other = Store(tmp_path / "other.duckdb", lock_timeout_s=1.0)
     add_toy_dataset(other, n_windows=1, dataset="unrelated")
     add_toy_dataset(other, n_windows=3)
     assert import_interpretations(other, path) == 5
     assert import_interpretations(other, path) == 0
-    before = it.current_window_interpretations(store, "rules:rules-v2")
-    after = it.current_window_interpretations(other, "rules:rules-v2")
+    before = it.current_window_interpretations(store, "rules:rules-v3")
+    after = it.current_window_interpretations(other, "rules:rules-v3")
     assert after["label"].tolist() == before["label"].tolist() and after["text"].tolist() == before["text"].tolist()
     assert set(after["window_id"]) != set(before["window_id"])
     record = it.get_interpretation(other, int(after["interpretation_id"].iloc[0]))
     assert record.prompt_messages == it.get_interpretation(store, int(before["interpretation_id"].iloc[0])).prompt_messages
-    assert len(it.current_label_interpretations(other, "rules:rules-v2")) == 2
+    assert len(it.current_label_interpretations(other, "rules:rules-v3")) == 2
 
 
 def test_balanced_subset_and_cli_export(home: Path, store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -167,7 +168,19 @@ def test_balanced_subset_and_cli_export(home: Path, store: Store, tmp_path: Path
     with pytest.raises(ConfigError):
         balanced_window_ids(store, "toy", per_label=0)
     assert main(["--home", str(home), "interpret", "windows", "--dataset", "toy", "--backend", "rules", "--per-label", "2"]) == 0
-    assert len(it.current_window_interpretations(store, "rules:rules-v2")) == 4
+    assert len(it.current_window_interpretations(store, "rules:rules-v3")) == 4
     out_file = tmp_path / "out.jsonl.gz"
-    assert main(["--home", str(home), "interpret", "export", "--collection", "rules:rules-v2", "--datasets", "toy", str(out_file)]) == 0
+    assert main(["--home", str(home), "interpret", "export", "--collection", "rules:rules-v3", "--datasets", "toy", str(out_file)]) == 0
     assert "wrote 4 versions" in capsys.readouterr().out and out_file.exists()
+
+
+def test_label_descriptions_per_body_segment_keep_their_slots(settings: Settings, store: Store) -> None:
+    report = interpret_labels(store, settings, RulesBackend(), labels=["sit"], n=2)
+    assert report.total == 8
+    interpret_labels(store, settings, RulesBackend(), labels=["sit"], n=3)
+    labels = it.current_label_interpretations(store, "rules:rules-v3")
+    by_index = dict(zip(labels["index"].astype(int), labels["text"]))
+    assert sorted(by_index) == [0, 1, 2, 100, 101, 102, 200, 201, 202, 300, 301, 302]
+    assert "Seen from a device" not in by_index[2]
+    assert "Seen from a device on the thigh: " in by_index[202] and "The thigh is near horizontal" in by_index[202]
+    assert "Seen from a device on the trunk: " in by_index[100]

@@ -92,7 +92,7 @@ def test_revision_prompt_appends_previous_answer_and_the_paper_request() -> None
 def test_render_prompt_shows_version_and_every_message() -> None:
     spec = label_prompt("sit", "sitting", 0)
     text = render_prompt(spec)
-    assert text.startswith("Template: label   Version: label.v1")
+    assert text.startswith("Template: label   Version: label.v2")
     assert "[system]" in text and "[user]" in text and spec.messages[-1]["content"] in text
 
 

@@ -1,4 +1,4 @@
-"""The rule-based writer: label-blind, deterministic, structured, thresholds as documented."""
+"""The rules-v2 writer (still selectable): label-blind, deterministic, structured, thresholds as documented."""
 
 from __future__ import annotations
 
@@ -48,15 +48,16 @@ def _still(seed: int = 0) -> np.ndarray:
 
 def _text(signals: np.ndarray, candidates: list[str] | None = None) -> str:
     spec = window_prompt(signals, RATE, "waist", candidates or ["walking", "sitting"])
-    (generation,) = RulesBackend().generate([spec])
+    (generation,) = RulesBackend("rules-v2").generate([spec])
     assert generation.ok
     return generation.text
 
 
 def test_backend_identity_says_rule_based() -> None:
-    backend = RulesBackend()
+    assert RulesBackend().model == "rules-v3" and RulesBackend().window_frame == "segment"
+    backend = RulesBackend("rules-v2")
     assert isinstance(backend, Backend)
-    assert (backend.name, backend.model, backend.is_llm) == ("rules", "rules-v2", False)
+    assert (backend.name, backend.model, backend.is_llm, backend.window_frame) == ("rules", "rules-v2", False, "device")
     assert "rule-based" in backend.description and "not an LLM" in backend.description
     assert backend.params()["writer"] == "rule-based"
 
@@ -69,7 +70,7 @@ def test_window_text_does_not_depend_on_the_label() -> None:
         labels=np.array(["walk", "sit"], dtype=object), native_labels=np.array(["WALKING", "SITTING"], dtype=object),
     )
     specs = [window_prompt(windows.signals[i], windows.rate_hz, windows.placements[i], ["walking", "sitting"]) for i in range(2)]
-    texts = [g.text for g in RulesBackend().generate(specs)]
+    texts = [g.text for g in RulesBackend("rules-v2").generate(specs)]
     assert texts[0] == texts[1]
     assert not any("label" in name for name in vars(specs[0].context))
 
@@ -98,7 +99,7 @@ def _level_words() -> set[str]:
 @pytest.mark.parametrize("signals", [_gait(), _still()])
 def test_simple_prompt_gets_the_numbers_without_the_conclusions(signals: np.ndarray) -> None:
     spec = window_prompt(signals, RATE, "waist", ["walking", "sitting"], variant="simple")
-    (generation,) = RulesBackend().generate([spec])
+    (generation,) = RulesBackend("rules-v2").generate([spec])
     simple, full = generation.text, _text(signals)
     parsed = parse_window_reply(simple, ALL_FORBIDDEN)
     assert parsed.valid, parsed.reason
@@ -110,7 +111,7 @@ def test_simple_prompt_gets_the_numbers_without_the_conclusions(signals: np.ndar
 
 def test_revision_of_a_simple_prompt_stays_simple() -> None:
     spec = window_prompt(_gait(), RATE, "waist", ["walking"], variant="simple")
-    backend = RulesBackend()
+    backend = RulesBackend("rules-v2")
     (first,) = backend.generate([spec])
     (revised,) = backend.generate([revision_prompt(spec, first.text)])
     assert revised.text == first.text
@@ -151,7 +152,7 @@ def test_turning_and_posture_change_are_reported() -> None:
 @pytest.mark.parametrize("activity", [a for a in BUILTIN_ACTIVITIES])
 def test_every_builtin_label_gets_valid_descriptions(activity) -> None:
     specs = [label_prompt(activity.name, activity.display, i) for i in range(5)]
-    texts = [g.text for g in RulesBackend().generate(specs)]
+    texts = [g.text for g in RulesBackend("rules-v2").generate(specs)]
     for text in texts:
         assert parse_label_reply(text).valid
     if activity.name in CURATED:
@@ -163,7 +164,7 @@ def test_common_labels_are_curated() -> None:
 
 
 def test_user_label_gets_honest_generic_description() -> None:
-    (generation,) = RulesBackend().generate([label_prompt("salsa", "dancing salsa", 0)])
+    (generation,) = RulesBackend("rules-v2").generate([label_prompt("salsa", "dancing salsa", 0)])
     fields = parse_label_reply(generation.text).fields
     assert fields["general"].startswith("Dancing salsa is the activity this label names.")
 
@@ -172,7 +173,7 @@ def test_bad_window_is_reported_not_raised() -> None:
     context = GenerationContext.for_window(np.full((120, 6), np.nan, np.float32), RATE, "waist", [])
     spec = window_prompt(np.zeros((120, 6), np.float32), RATE, "waist", [])
     bad = type(spec)(messages=spec.messages, template=spec.template, version=spec.version, context=context)
-    (generation,) = RulesBackend().generate([bad])
+    (generation,) = RulesBackend("rules-v2").generate([bad])
     assert not generation.ok and "NaN" in (generation.error or "")
 
 

@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _target_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="dataset whose window interpretations are checked")
-    parser.add_argument("--collection", required=True, help="interpretation collection, e.g. rules:rules-v2")
+    parser.add_argument("--collection", required=True, help="interpretation collection, e.g. rules:rules-v3")
 
 
 def _flag(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ windows cut from resampled recordings, as the store keeps them.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -120,9 +121,16 @@ class WindowSet:
     placements: np.ndarray
     labels: np.ndarray
     native_labels: np.ndarray
+    upright_known: np.ndarray | None = None
+    """Per window, whether ``signals`` are in the body-segment frame (``signal.segment_frame``);
+    ``None``: device axes, never converted."""
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
+
+    def with_signals(self, signals: np.ndarray, upright_known: np.ndarray) -> WindowSet:
+        """The same windows with converted signals (same rows, same order)."""
+        return dataclasses.replace(self, signals=signals, upright_known=np.asarray(upright_known, dtype=bool))
 
     def subset(self, mask: np.ndarray) -> WindowSet:
         """Rows selected by a boolean mask or an index array."""
@@ -136,4 +144,5 @@ class WindowSet:
             placements=self.placements[mask],
             labels=self.labels[mask],
             native_labels=self.native_labels[mask],
+            upright_known=None if self.upright_known is None else self.upright_known[mask],
         )

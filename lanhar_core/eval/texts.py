@@ -1,7 +1,7 @@
 """The interpretations a protocol needs: read from a collection, written first when missing.
 
 Missing window interpretations and label descriptions are generated only when the
-collection is the evaluation backend's own (``rules:rules-v2`` by default, cheap and
+collection is the evaluation backend's own (``rules:rules-v3`` by default, cheap and
 offline); another collection (an LLM's, a reviewed one) is used as it is, because writing
 rule-based texts into it would silently mix two writers. Only valid, non-rejected current
 versions are read.

@@ -41,6 +41,7 @@ class GenerationContext:
     activity: str = ""
     display: str = ""
     index: int = 0
+    upright_known: bool = False
     features: dict[str, float] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
@@ -51,8 +52,12 @@ class GenerationContext:
         placement: str,
         candidates: list[str] | tuple[str, ...],
         features: dict[str, float] | None = None,
+        upright_known: bool = False,
     ) -> GenerationContext:
-        """``features``: the window's feature record when the caller already computed it (saves recomputing)."""
+        """``features``: the window's feature record when the caller already computed it (saves recomputing).
+
+        ``upright_known``: the signals are in the body-segment frame (``signal.segment_frame``).
+        """
         return cls(
             kind="window",
             signals=np.asarray(signals, dtype=np.float32),
@@ -60,11 +65,13 @@ class GenerationContext:
             placement=placement,
             candidates=tuple(candidates),
             features=features,
+            upright_known=bool(upright_known),
         )
 
     @classmethod
-    def for_label(cls, activity: str, display: str, index: int) -> GenerationContext:
-        return cls(kind="label", activity=activity, display=display, index=int(index))
+    def for_label(cls, activity: str, display: str, index: int, segment: str = "") -> GenerationContext:
+        """``segment``: the body segment the description is for ("" for any placement), in ``placement``."""
+        return cls(kind="label", activity=activity, display=display, index=int(index), placement=segment)
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,9 @@ class Backend(Protocol):
     name: str
     model: str
     is_llm: bool
+    window_frame: Literal["device", "segment"]
+    """Axes the backend's window signals come in: ``segment`` for writers that state the worn
+    segment's orientation (``signal.segment_frame``), ``device`` for everything else."""
 
     def params(self) -> dict:
         """Generation parameters that influence the text (stored with it and part of the cache key)."""

@@ -101,6 +101,7 @@ class LocalBackend:
 
     name = "local"
     is_llm = True
+    window_frame = "device"
 
     def __init__(self, llm: LLMSettings) -> None:
         llama_cpp = _import_llama()

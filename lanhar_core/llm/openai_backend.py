@@ -88,6 +88,7 @@ class OpenAIBackend:
 
     name = "openai"
     is_llm = True
+    window_frame = "device"
 
     def __init__(self, llm: LLMSettings, sleep: Callable[[float], None] = time.sleep) -> None:
         if not llm.base_url:

@@ -28,7 +28,7 @@ def make_backend(settings: Settings, name: str | None = None) -> Backend:
     if chosen == "rules":
         from lanhar_core.llm.rules_backend import RulesBackend
 
-        return RulesBackend()
+        return RulesBackend(settings.llm.rules_version)
     if chosen == "openai":
         from lanhar_core.llm.openai_backend import OpenAIBackend
 

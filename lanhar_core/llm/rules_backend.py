@@ -17,24 +17,22 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Sequence
+from typing import Literal
 
 from lanhar_core.errors import ConfigError, InvalidSignalError
 from lanhar_core.jobs import Progress
+from lanhar_core.llm.bands import STILL_BODY_RMS_MPS2, Bands, band
 from lanhar_core.llm.base import Generation, GenerationContext, PromptSpec
-from lanhar_core.llm.rules_labels import describe_label
+from lanhar_core.llm.rules_grounded import GROUNDED_VERSION, describe_grounded
+from lanhar_core.llm.rules_labels import describe_label, describe_label_grounded
 from lanhar_core.prompts.builder import VARIANTS, Variant
 from lanhar_core.signal.features import window_features
 
 RULES_VERSION = "rules-v2"
 
-Bands = tuple[tuple[float, str], ...]
-"""(upper bound, word) pairs in increasing order; a value takes the first word whose bound exceeds it."""
-
 Point = tuple[str, str]
 """One summary point: the numbers it quotes, then the verbal conclusion drawn from them."""
 
-STILL_BODY_RMS_MPS2 = 0.3
-"""Below this body-acceleration RMS the window is described as essentially motionless."""
 
 STRENGTH_BANDS: Bands = ((0.3, "very low"), (1.0, "low"), (2.5, "moderate"), (5.0, "high"), (float("inf"), "very high"))
 VERTICAL_SHARE_BANDS: Bands = (
@@ -56,14 +54,6 @@ UPRIGHT_AXIS_MAX_DEG = 30.0
 GYRO_BANDS: Bands = ((0.1, "negligible"), (0.5, "mild"), (1.5, "moderate"), (float("inf"), "strong"))
 SYNC_BANDS: Bands = ((0.25, "is largely independent of"), (0.45, "partly follows"), (float("inf"), "closely follows"))
 IMPACT_BANDS: Bands = ((0.5, "no"), (2.5, "soft"), (4.5, "moderate"), (7.0, "strong"), (float("inf"), "very strong"))
-
-
-def band(value: float, bands: Bands) -> str:
-    """The word of the first band whose upper bound exceeds ``value``."""
-    for upper, word in bands:
-        if value < upper:
-            return word
-    return bands[-1][1]
 
 
 def _v(features: dict[str, float], key: str, unit: str) -> str:
@@ -235,28 +225,53 @@ def spec_variant(spec: PromptSpec) -> Variant:
     return "simple" if spec.template.split("/")[-1] == "window_simple" else "full"
 
 
+RULES_VERSIONS: tuple[str, ...] = (RULES_VERSION, GROUNDED_VERSION)
+"""Selectable writer versions (``llm.rules_version``); each is its own collection, ``rules:<version>``."""
+
+
 class RulesBackend:
-    """Rule-based interpretation writer (not an LLM); runs offline, deterministic, free."""
+    """Rule-based interpretation writer (not an LLM); runs offline, deterministic, free.
+
+    ``rules-v3`` (default) is the knowledge-grounded writer of ``rules_grounded`` and reads
+    windows in the body-segment frame; ``rules-v2`` is the earlier level-word writer, kept so
+    that both can be compared on the same splits.
+    """
 
     name = "rules"
-    model = RULES_VERSION
     is_llm = False
     description = (
         "rule-based writer, not an LLM: deterministic 7-point summaries computed from the signal "
         "feature record, and curated activity descriptions"
     )
 
+    def __init__(self, version: str = GROUNDED_VERSION) -> None:
+        if version not in RULES_VERSIONS:
+            raise ConfigError(f"unknown rules writer version {version!r}; choose one of {', '.join(RULES_VERSIONS)} (llm.rules_version)")
+        self.model = version
+        self.window_frame: Literal["device", "segment"] = "segment" if version == GROUNDED_VERSION else "device"
+
     def params(self) -> dict:
-        return {"writer": "rule-based", "version": RULES_VERSION, "simple_variant": "numbers only"}
+        return {"writer": "rule-based", "version": self.model, "simple_variant": "numbers only"}
+
+    def _window_text(self, spec: PromptSpec) -> str:
+        context = spec.context
+        if self.model == RULES_VERSION:
+            return describe_window(context, spec_variant(spec))
+        if context.signals is None:
+            raise InvalidSignalError("a window context has no signals; build it with GenerationContext.for_window")
+        return describe_grounded(context.signals, context.rate_hz, context.placement, context.upright_known,
+                                 context.features, numbers_only=spec_variant(spec) == "simple")
 
     def _one(self, spec: PromptSpec) -> Generation:
         start = time.perf_counter()
         context = spec.context
         try:
-            if context.kind == "label":
+            if context.kind == "label" and self.model == RULES_VERSION:
                 text = describe_label(context.activity, context.display, context.index)
+            elif context.kind == "label":
+                text = describe_label_grounded(context.activity, context.display, context.index, context.placement)
             else:
-                text = describe_window(context, spec_variant(spec))
+                text = self._window_text(spec)
         except InvalidSignalError as exc:
             return Generation(text="", ok=False, error=f"rules writer failed: {exc}", latency_s=time.perf_counter() - start)
         return Generation(text=text, ok=True, latency_s=time.perf_counter() - start)

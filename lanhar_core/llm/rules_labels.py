@@ -11,6 +11,8 @@ display name and the category, never invented specifics.
 
 from __future__ import annotations
 
+from lanhar_core.llm.activity_profiles import PROFILES, sensor_sentences
+from lanhar_core.placement import SEGMENT_NAMES, SEGMENTS
 from lanhar_core.vocab import category_of
 
 Aspects = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
@@ -255,4 +257,27 @@ def describe_label(activity: str, display: str, index: int) -> str:
         general, sensor, body = (aspect[index % len(aspect)] for aspect in CURATED[activity])
     else:
         general, sensor, body = _generic(display or activity.replace("_", " "), category_of(activity))
+    return f"1. General description: {general}\n2. Sensor patterns: {sensor}\n3. Body parts: {body}"
+
+
+def describe_label_grounded(activity: str, display: str, index: int, segment: str = "") -> str:
+    """``rules-v3`` description ``index`` of ``activity`` for a device on ``segment`` ("" : any placement).
+
+    The sensor patterns come from the activity's physical profile in the window writer's own
+    phrases (``activity_profiles``); general and body-part aspects reuse the curated
+    sentences where they exist. A label without a profile (a user's) gets the generic,
+    invention-free description.
+    """
+    seg = segment if segment in SEGMENTS else None
+    if activity not in PROFILES:
+        general, sensor, body = _generic(display or activity.replace("_", " "), category_of(activity))
+        if seg is not None:
+            sensor = f"Seen from a device on the {SEGMENT_NAMES[seg]}: {sensor}"
+    else:
+        profile = PROFILES[activity]
+        if activity in CURATED:
+            general, _, body = (aspect[index % len(aspect)] for aspect in CURATED[activity])
+        else:
+            general, body = profile.general, profile.body
+        sensor = sensor_sentences(activity, seg, index)
     return f"1. General description: {general}\n2. Sensor patterns: {sensor}\n3. Body parts: {body}"

@@ -97,13 +97,18 @@ def window_prompt(
     placement: str,
     candidates: Sequence[str],
     variant: Variant = "full",
+    upright_known: bool = False,
 ) -> PromptSpec:
-    """Prompt asking for the 7-point pattern summary of one window (never given the window's label)."""
+    """Prompt asking for the 7-point pattern summary of one window (never given the window's label).
+
+    ``upright_known``: the window is in the body-segment frame (+z along the worn segment,
+    up when upright), which backends that read signals (the rules writer) need to know.
+    """
     if variant not in VARIANTS:
         raise ConfigError(f"unknown window prompt variant {variant!r}; use 'full' or 'simple'")
     window = np.asarray(signals, dtype=np.float32)
     features = window_features(window, rate_hz)
-    context = GenerationContext.for_window(window, rate_hz, placement, list(candidates), features)
+    context = GenerationContext.for_window(window, rate_hz, placement, list(candidates), features, upright_known)
     n = int(window.shape[0])
     template = load_template(f"window_{variant}")
     task = load_template("task")
@@ -129,23 +134,26 @@ def window_prompt(
     return PromptSpec(messages=messages, template=template.name, version="+".join(tags), context=context)
 
 
-def label_prompt(activity: str, display: str, index: int, total: int = 5) -> PromptSpec:
+def label_prompt(activity: str, display: str, index: int, total: int = 5, segment: str = "") -> PromptSpec:
     """Prompt for description number ``index`` (0-based) of ``total`` of one activity label.
 
     Each index gets a different emphasis (the template's ``variation:k`` blocks, cycled), so
-    the N descriptions of a label differ, as the multi-description loss (Ca3) needs.
+    the N descriptions of a label differ, as the multi-description loss (Ca3) needs. With a
+    ``segment`` (trunk, thigh, forearm) the description is for a device worn there and its
+    sensor patterns start with the marker ``activity_profiles.select_descriptions`` reads.
     """
     if index < 0 or total < 1 or index >= total:
         raise ValueError(f"description index must be in 0..{total - 1}, got {index}")
     template = load_template("label")
     variations = sorted(k for k in template.blocks if k.startswith("variation:"))
     variation = template.blocks[variations[index % len(variations)]] if variations else ""
-    values = {"display": display, "number": str(index + 1), "total": str(total), "variation": variation}
+    placement = template.render("placement", segment=segment) if segment else ""
+    values = {"display": display, "number": str(index + 1), "total": str(total), "variation": variation, "placement": placement}
     messages = [
         {"role": "system", "content": template.render("system", **values)},
         {"role": "user", "content": template.render("user", **values)},
     ]
-    context = GenerationContext.for_label(activity, display, index)
+    context = GenerationContext.for_label(activity, display, index, segment)
     return PromptSpec(messages=messages, template=template.name, version=template.tag, context=context)
 
 
