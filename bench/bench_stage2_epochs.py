@@ -32,7 +32,7 @@ from storage.db import Store
 
 def run_pair(store: Store, settings: Settings, source: str, target: str, variant: str, epochs: int, seed: int) -> dict:
     """Per-epoch source-validation and target macro-F1 of one training of ours."""
-    task = cross_dataset_task(store, source, target, seed, settings.eval.val_fraction, COMMON_ACTIVITIES, 0)
+    task = cross_dataset_task(store, source, target, seed, settings.eval.val_fraction, COMMON_ACTIVITIES, 0, settings.data.frame)
     datasets = sorted({str(d) for ws in (task.train, task.test) for d in np.unique(ws.datasets)})
     texts = load_texts(store, eval_collection(settings, None), datasets)
     cfg = dataclasses.replace(ours_config(settings, BenchOptions(seeds=1), variant), sensor_epochs=epochs,

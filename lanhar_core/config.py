@@ -126,7 +126,11 @@ class TextEncoderSettings:
     description keep distinctions the training labels did not need; tried at 10 on the
     new-activity protocol without gain (bench/README.md), hence off. Validation:
     zero-shot accuracy on the windows of a held-out ``val_fraction`` of the subjects, at
-    most ``val_per_class`` per label.
+    most ``val_per_class`` per label. ``vocabulary_negatives``: descriptions of that many
+    labels the source does not have (the rest of the vocabulary) join each batch's alignment
+    as candidates no window may match, so that training on four labels does not move a
+    window of one of them onto an untrained label's description (0: the paper's alignment
+    over the batch's labels only).
 
     Why these defaults (``bench/bench_text_encoder.py`` on the 2-core machine, in CPU-seconds
     because it was shared): the rules summaries are about 340 tokens; 256 keeps points 1-5
@@ -164,6 +168,7 @@ class TextEncoderSettings:
     decoder_layers: int = 2
     val_fraction: float = 0.2
     val_per_class: int = 40
+    vocabulary_negatives: int = 8
     seed: int = 0
 
 
@@ -190,6 +195,8 @@ class SensorEncoderSettings:
     trunk is unknown, its tilt is the posture and must stay.
     ``unknown_threshold``: the recognizer answers 'unknown' when the top probability
     (``unknown_on`` = 'probability') or cosine ('cosine') is below it; 0 disables it.
+    ``new_label_steal_rate``: the share of the trained labels' held-out windows a label the
+    encoder was not trained on may take (``Recognizer.calibrate``; 0 disables calibration).
     ``smooth_windows``: streaming majority filter length (odd); ``min_segment_s``: shorter
     segments are merged into a neighbour.
     """
@@ -210,6 +217,7 @@ class SensorEncoderSettings:
     augment_time_warp: float = 0.0
     unknown_threshold: float = 0.4
     unknown_on: str = "probability"
+    new_label_steal_rate: float = 0.03
     smooth_windows: int = 3
     min_segment_s: float = 6.0
 

@@ -10,6 +10,8 @@ descriptions exist per segment (``SEGMENTS``), so that "sitting" seen from the t
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from typing import Literal
 
 Segment = Literal["trunk", "thigh", "forearm", "unknown"]
@@ -40,3 +42,12 @@ def segment_of(placement: str | None) -> Segment:
         if any(word in text for word in _WORDS[segment]):
             return segment
     return "unknown"
+
+
+def dominant_segment(placements: Iterable[str | None]) -> Segment:
+    """The most common segment among windows' placements (ties: the first in ``SEGMENTS`` order)."""
+    counts = Counter(segment_of(p) for p in placements)
+    if not counts:
+        return "unknown"
+    best = max(counts.values())
+    return next((s for s in (*SEGMENTS, "unknown") if counts.get(s) == best), "unknown")

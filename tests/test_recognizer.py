@@ -168,3 +168,46 @@ def test_tiny_end_to_end_model_beats_chance_and_recognises_a_label_added_by_desc
     segments, _, _ = recognize_recording(rec, _recording([("walk", 5), ("shake", 5)], 50.0), min_segment_s=6.0)
     assert [s.activity for s in segments][0] == "walk" and segments[-1].activity == "shake", segments
     assert segments[-1].end_s == pytest.approx(60.0, abs=3.0)
+
+
+def _clusters(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit 8-d embeddings of two known activities around axes 0 and 1, and their labels."""
+    rng = np.random.default_rng(seed)
+    centres = np.eye(8, dtype=np.float32)[[0] * n + [1] * n]
+    emb = centres + rng.normal(0, 0.5, size=centres.shape).astype(np.float32)
+    return emb / np.linalg.norm(emb, axis=1, keepdims=True), np.array(["a"] * n + ["b"] * n, dtype=object)
+
+
+def _top(rec: Recognizer, emb: np.ndarray) -> np.ndarray:
+    return np.asarray(rec.label_names, dtype=object)[rec.scores(emb)[1].argmax(axis=1)]
+
+
+def test_calibration_keeps_an_untrained_label_from_taking_known_windows(tmp_path) -> None:
+    rec = _recognizer()
+    rec.set_label("a", np.eye(8)[0])
+    rec.set_label("b", np.eye(8)[1])
+    held_out, labels = _clusters(200, 0)
+    test, truth = _clusters(200, 1)
+    assert np.mean(_top(rec, test) == truth) > 0.9
+    rec.set_label("new", np.eye(8)[0] + np.eye(8)[1] + 0.3 * np.eye(8)[2])
+    assert np.mean(_top(rec, test) == "new") > 0.15
+    rec.calibrate(held_out, labels, ["a", "b"], steal_rate=0.02)
+    assert np.mean(_top(rec, test) == "new") <= 0.05 and rec.label_bias[2] > 0 and rec.label_bias[:2].tolist() == [0, 0]
+    rec.remove_label("new")
+    rec.add_label("other", ["axis 5"], AxisEncoder())
+    assert rec.label_names == ["a", "b", "other"] and np.mean(_top(rec, test) == "other") <= 0.05
+    rec.save(tmp_path / "r")
+    loaded = Recognizer.load(tmp_path / "r")
+    assert np.allclose(loaded.label_bias, rec.label_bias) and loaded.trained_labels == {"a", "b"}
+    assert (_top(loaded, test) == _top(rec, test)).all()
+
+
+def test_label_vectors_follow_the_recordings_segment(tmp_path) -> None:
+    rec = _recognizer()
+    rec.add_label("sit", ["2. Sensor patterns: axis 1", "2. Sensor patterns: Seen from a device on the thigh: axis 2"], AxisEncoder())
+    rec.use_placement("pocket")
+    assert rec.label_embeddings[0].argmax() == 2
+    rec.use_placement("waist")
+    assert rec.label_embeddings[0].argmax() == 1
+    rec.save(tmp_path / "r")
+    assert Recognizer.load(tmp_path / "r").label_embeddings[0].argmax() == 1

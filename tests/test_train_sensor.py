@@ -185,7 +185,7 @@ def test_rotation_augments_source_only_training_and_not_training_with_target_win
     synthetic_store, settings: Settings
 ) -> None:
     windows, store = synthetic_store
-    small = _small(settings, epochs=1)
+    small = with_overrides(_small(settings, epochs=1), "data", frame="device")
     source_only = train_sensor.train_sensor_encoder(store, small, HashTextEncoder(), [windows], "rules:test", seed=1)
     half = len(windows) // 2
     source, target = windows.subset(np.arange(half)), windows.subset(np.arange(half, len(windows)))
@@ -200,3 +200,12 @@ def test_rotation_augments_source_only_training_and_not_training_with_target_win
     )
     a, b = _weights(source_only.artifacts["recognizer"]), _weights(unrotated.artifacts["recognizer"])
     assert any(not torch.equal(a[key], b[key]) for key in a)
+
+
+def test_segment_frame_training_turns_windows_about_the_segment_axis_only(synthetic_store, settings: Settings) -> None:
+    windows, store = synthetic_store
+    result = train_sensor.train_sensor_encoder(store, _small(settings, epochs=1), HashTextEncoder(), [windows], "rules:test", seed=1)
+    run = runs.get_run(store, result.run_id)
+    assert run.config["augmentation"] == {"rotation_deg": 180.0, "scale": 0.0, "warp": 0.0, "about_z": True}
+    assert run.config["data"]["frame"] == "segment"
+    assert Recognizer.load(result.artifacts["recognizer"]).preprocessing.frame == "segment"

@@ -29,7 +29,8 @@ from lanhar_core.data.types import WindowSet
 from lanhar_core.errors import InsufficientDataError, NotFoundError
 from lanhar_core.eval.protocols import EvalTask, blind_sample, per_label_sample
 from lanhar_core.jobs import Progress
-from lanhar_core.models.recognizer import Preprocessing, Recognizer, label_embedding
+from lanhar_core.llm.activity_profiles import select_descriptions
+from lanhar_core.models.recognizer import UNKNOWN, Preprocessing, Recognizer, label_embedding
 from lanhar_core.models.sensor_encoder import SensorEncoder, create_sensor_encoder
 from lanhar_core.models.stage2 import (
     AlignmentData,
@@ -41,6 +42,7 @@ from lanhar_core.models.stage2 import (
 )
 from lanhar_core.models.text_encoder import TextEncoder, load_text_encoder
 from lanhar_core.models.train_text import ENCODER_ARTIFACT, Stage1Data, fit_text_encoder
+from lanhar_core.placement import dominant_segment
 from lanhar_core.vocab import category_of
 from storage import runs as run_store
 from storage.activities import activity_categories
@@ -48,6 +50,10 @@ from storage.db import Store
 from storage.embedding_cache import StoreEmbeddingCache
 
 VARIANTS = ("transductive", "inductive")
+
+STAGE1_DATA_VERSION = 2
+"""Changes whenever what stage 1 is given changes (2: encoder views, vocabulary candidates, new-activity
+validation), so that a cached run of an earlier version is not reused."""
 
 
 @dataclass(frozen=True)
@@ -95,11 +101,13 @@ def _with_texts(windows: WindowSet, texts: dict[int, str]) -> WindowSet:
     return windows.subset(np.array([int(w) in texts for w in windows.ids], dtype=bool))
 
 
-def stage1_key(task: EvalTask, train: WindowSet, texts: TextSet, cfg: dict[str, Any], seed: int) -> str:
-    """Identifies a stage-1 run: same key, same training data and settings, same weights."""
-    ids = [int(i) for i in train.ids]
+def stage1_key(task: EvalTask, train: WindowSet, texts: TextSet, cfg: dict[str, Any], seed: int,
+               other: WindowSet | None = None) -> str:
+    """Identifies a stage-1 run: same key, same training data, candidates and settings, same weights."""
+    ids = [int(i) for i in train.ids] + ([] if other is None else [int(i) for i in other.ids])
     payload = json.dumps(
-        {"texts": texts.digest(ids, task.train_labels), "cfg": cfg, "seed": seed, "labels": list(task.train_labels)},
+        {"texts": texts.digest(ids, sorted(texts.descriptions)), "cfg": cfg, "seed": seed, "labels": list(task.train_labels),
+         "stage1": STAGE1_DATA_VERSION},
         sort_keys=True,
         default=str,
     )
@@ -124,7 +132,8 @@ def stage1_encoder(
         return load_text_encoder(settings, store), None
     te_cfg = {**dataclasses.asdict(settings.text_encoder), **cfg.text_overrides, "seed": seed}
     train = _with_texts(source_sample(task, cfg, seed), texts.windows)
-    key = stage1_key(task, train, texts, te_cfg, seed)
+    other = _with_texts(task.source_other, texts.windows) if task.source_other is not None else None
+    key = stage1_key(task, train, texts, te_cfg, seed, other)
     run_id = find_stage1_run(store, key)
     if run_id is None:
         if len(train) == 0:
@@ -132,13 +141,19 @@ def stage1_encoder(
                 f"no training window of {task.source} has an interpretation in {texts.collection!r}; interpret them first"
             )
         extra = activity_categories(store)
+        segment = dominant_segment(train.placements)
         data = Stage1Data(
             texts=[texts.windows[int(w)] for w in train.ids],
             labels=[str(x) for x in train.labels],
             subjects=[f"{d}/{s}" for d, s in zip(train.datasets, train.subjects)],
-            descriptions={label: texts.descriptions[label] for label in task.train_labels},
+            descriptions={label: select_descriptions(texts.descriptions[label], segment) for label in task.train_labels},
             categories={label: category_of(label, extra) for label in task.train_labels},
             selection={"bench_key": key, "source": task.source, "collection": texts.collection, "windows": len(train)},
+            candidates={label: select_descriptions(d, segment) for label, d in texts.descriptions.items()
+                        if label not in task.train_labels and d},
+            other_texts=[] if other is None else [texts.windows[int(w)] for w in other.ids],
+            other_labels=[] if other is None else [str(x) for x in other.labels],
+            other_subjects=[] if other is None else [f"{d}/{s}" for d, s in zip(other.datasets, other.subjects)],
         )
         result = fit_text_encoder(store, settings, data, {**cfg.text_overrides, "seed": seed}, progress)
         run_id = result.run_id
@@ -189,7 +204,7 @@ def train_stage2(
     model = create_sensor_encoder(cfg.preset, int(embeddings.shape[1]), settings.data.window_samples, input_frame=cfg.input_frame)
     model.normalizer.fit(data.signals, seed=seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    aug = AugmentOptions.from_settings(cfg, source_only)
+    aug = AugmentOptions.from_settings(cfg, source_only, settings.data.frame)
     batches = -(-len(data) // cfg.batch_size)
     best = BestEpoch()
     log: list[dict[str, float]] = []
@@ -208,7 +223,7 @@ def train_stage2(
     if keep_best_epoch and best.state is not None:
         best.restore(model)
         kept = best.epoch
-    recognizer = Recognizer(model, Preprocessing.from_settings(settings), model.temperature(), threshold=0.0)
+    recognizer = Recognizer(model, Preprocessing.from_settings(settings), model.temperature(), cfg.unknown_threshold, cfg.unknown_on)
     return Stage2Outcome(recognizer, log, kept)
 
 
@@ -236,7 +251,8 @@ def unlabeled_sample(task: EvalTask, cfg: OursConfig, seed: int) -> WindowSet:
 def labelled_set(windows: WindowSet, labels: Sequence[str], texts: TextSet, encoder: TextEncoder) -> LabelledValidation:
     """Labelled windows to score nearest-label recognition on, among ``labels`` embedded from their descriptions."""
     names = list(labels)
-    vectors = np.stack([label_embedding(texts.descriptions[n], encoder) for n in names])
+    segment = dominant_segment(windows.placements)
+    vectors = np.stack([label_embedding(select_descriptions(texts.descriptions[n], segment), encoder) for n in names])
     return LabelledValidation(windows.signals, np.asarray(windows.labels, dtype=str), names, vectors)
 
 
@@ -276,13 +292,21 @@ def run_ours(
     recognizer = outcome.recognizer
     for label in task.eval_labels:
         recognizer.add_label(label, texts.descriptions[label], encoder)
-    predicted = recognizer.predict(task.test.signals, allow_unknown=False).labels
+    if len(task.val):
+        recognizer.calibrate(recognizer.embed(task.val.signals), task.val.labels, task.train_labels,
+                             settings.sensor_encoder.new_label_steal_rate, dominant_segment(task.val.placements))
+    recognizer.use_placement(dominant_segment(task.test.placements))
+    answers = recognizer.predict(task.test.signals, allow_unknown=False)
+    predicted = answers.labels
+    with_unknown = recognizer.predict(task.test.signals, allow_unknown=True).labels
     info = {
         "stage1_run_id": run_id,
         "stage2_source_windows": len(source),
         "stage2_target_windows": 0 if target is None else len(target),
         "temperature": recognizer.temperature,
         "stage2_kept_epoch": outcome.kept_epoch,
+        "unknown_rate": float(np.mean(with_unknown == UNKNOWN)),
+        "label_bias": dict(zip(recognizer.label_names, (round(float(b), 4) for b in recognizer.label_bias))),
         "stage2_epochs": outcome.epochs,
     }
     return OursResult(np.asarray(predicted, dtype=object), run_id, info)

@@ -27,9 +27,13 @@ from lanhar_core.data.types import WindowSet
 from lanhar_core.eval.baselines import feature_matrix
 from lanhar_core.eval.splits import SplitError, filter_labels, max_divergence_split, subject_split
 from lanhar_core.quality.kl import fit_gaussian, gaussian_kl, project
+from lanhar_core.signal.segment_frame import to_segment_frame
 from lanhar_core.vocab import COMMON_ACTIVITIES
 from storage.datasets import load_windows
 from storage.db import Store
+
+OTHER_PER_LABEL = 60
+"""Source windows kept per untrained activity for stage-1 new-activity validation."""
 
 EXCLUDED_LABELS: tuple[str, ...] = ("transition",)
 """Labels never evaluated: postural transitions are short mixtures, not activities."""
@@ -49,6 +53,10 @@ class EvalTask:
     train_labels: tuple[str, ...]
     eval_labels: tuple[str, ...]
     info: dict[str, Any] = field(default_factory=dict)
+    source_other: WindowSet | None = None
+    """Source windows of the training subjects whose activity is outside ``train_labels``: never
+    trained on; stage 1 scores new-activity recognition on its held-out subjects' ones, so that
+    settings are chosen on the source alone."""
 
     def source_key(self) -> str:
         """Identifies the labelled source side (train and val windows, labels, label set).
@@ -82,6 +90,7 @@ def strip_labels(windows: WindowSet) -> WindowSet:
         placements=windows.placements,
         labels=empty,
         native_labels=empty.copy(),
+        upright_known=windows.upright_known,
     )
 
 
@@ -117,13 +126,17 @@ def split_spec(spec: str) -> tuple[str, str | None]:
     return name, placement or None
 
 
-def load_spec(store: Store, spec: str) -> WindowSet:
-    """Windows of a dataset spec (``NAME`` or ``NAME@PLACEMENT``, e.g. DSADS's torso unit only)."""
+def load_spec(store: Store, spec: str, frame: str = "device") -> WindowSet:
+    """Windows of a dataset spec (``NAME`` or ``NAME@PLACEMENT``, e.g. DSADS's torso unit only).
+
+    ``frame='segment'``: in the body-segment frame (``signal.segment_frame``), estimated from
+    all of the dataset's windows before any is filtered by label, as every method sees them.
+    """
     name, placement = split_spec(spec)
     windows = load_windows(store, dataset=name, placement=placement)
     if len(windows) == 0:
         raise SplitError(f"no windows for {spec!r}; check the dataset name and placement (`lanhar data list`)")
-    return windows
+    return to_segment_frame(windows)[0] if frame == "segment" else windows
 
 
 def labelled(windows: WindowSet) -> WindowSet:
@@ -152,14 +165,18 @@ def cross_dataset_task(
     val_fraction: float = 0.2,
     labels: Sequence[str] = COMMON_ACTIVITIES,
     per_label: int = 0,
+    frame: str = "device",
 ) -> EvalTask:
     """Source split by subject, target = all its windows of ``labels`` (paper 4.1.2)."""
     if source == target:
         raise SplitError(f"source and target are both {source!r}; a cross-dataset pair needs two datasets")
-    src = per_label_sample(filter_labels(load_spec(store, source), labels), per_label, seed)
-    tgt_all = load_spec(store, target)
+    source_windows = load_spec(store, source, frame)
+    src = per_label_sample(filter_labels(source_windows, labels), per_label, seed)
+    tgt_all = load_spec(store, target, frame)
     tgt = per_label_sample(filter_labels(tgt_all, labels), per_label, seed)
     train, val, info = _source_split(src, val_fraction, seed)
+    src_all = labelled(source_windows)
+    others = src_all.subset(~np.isin(src_all.labels.astype(str), list(labels)) & np.isin(src_all.subjects, train.subjects))
     shared = tuple(label for label in labels if label in set(train.labels) and label in set(tgt.labels))
     if len(shared) < 2:
         raise SplitError(f"{source} -> {target}: fewer than two of {list(labels)} occur on both sides ({list(shared)})")
@@ -174,6 +191,7 @@ def cross_dataset_task(
         train_labels=shared,
         eval_labels=shared,
         info={**info, "labels": list(shared), "seed": seed},
+        source_other=per_label_sample(others, OTHER_PER_LABEL, seed) if len(others) else None,
     )
 
 
@@ -185,14 +203,15 @@ def new_activity_task(
     val_fraction: float = 0.2,
     common: Sequence[str] = COMMON_ACTIVITIES,
     per_label: int = 0,
+    frame: str = "device",
 ) -> EvalTask:
     """Train on the common activities of ``source``; test on every activity of ``target``.
 
     The label set is all of the target's evaluable labels: a window of a new activity is
     right only if it is matched to its own description among all of them.
     """
-    cross = cross_dataset_task(store, source, target, seed, val_fraction, common, per_label)
-    tgt = per_label_sample(labelled(load_spec(store, target)), per_label, seed)
+    cross = cross_dataset_task(store, source, target, seed, val_fraction, common, per_label, frame)
+    tgt = per_label_sample(labelled(load_spec(store, target, frame)), per_label, seed)
     eval_labels = tuple(sorted({str(x) for x in tgt.labels}))
     new = [label for label in eval_labels if label not in cross.train_labels]
     if not new:
@@ -225,9 +244,10 @@ def complex_task(
     dims: int = 8,
     val_fraction: float = 0.2,
     per_label: int = 0,
+    frame: str = "device",
 ) -> EvalTask:
     """Most divergent of ``trials`` half/half subject splits of ``dataset``, all its activities (paper 4.4)."""
-    windows = per_label_sample(labelled(load_spec(store, dataset)), per_label, seed)
+    windows = per_label_sample(labelled(load_spec(store, dataset, frame)), per_label, seed)
     if len(windows) == 0:
         raise SplitError(f"dataset {dataset!r} has no labelled windows; ingest it first")
     split = max_divergence_split(windows.subjects, feature_divergence(windows, dims), n_trials=trials, seed=seed)

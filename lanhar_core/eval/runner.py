@@ -26,9 +26,11 @@ from lanhar_core.eval.protocols import EvalTask, blind_rows, complex_task, cross
 from lanhar_core.eval.texts import before_regeneration, ensure_texts, eval_collection, load_texts
 from lanhar_core.eval.zeroshot import scored_rows, zero_shot_predict
 from lanhar_core.jobs import Progress
+from lanhar_core.llm.activity_profiles import select_descriptions
 from lanhar_core.models.checkpoint import code_version
 from lanhar_core.models.text_encoder import load_text_encoder
-from lanhar_core.vocab import COMMON_ACTIVITIES
+from lanhar_core.placement import dominant_segment
+from lanhar_core.vocab import BUILTIN_ACTIVITIES, COMMON_ACTIVITIES
 from storage import results as result_store
 from storage.activities import activity_categories
 from storage.db import Store
@@ -152,10 +154,13 @@ class Bench:
         """
         cfg = ours_config(self.settings, self.options, "transductive")
         wanted = [source_sample(task, cfg, seed), unlabeled_sample(task, cfg, seed)] if self.options.variants else []
+        if self.options.variants and task.source_other is not None:
+            wanted.append(task.source_other)
         if ZERO_SHOT in self.options.baselines:
             limit = self.settings.eval.zeroshot_windows
             wanted.append(task.test if limit <= 0 else task.test.subset(blind_rows(len(task.test), limit, seed)))
-        ensure_texts(self.store, self.settings, collection, wanted, task.eval_labels, prompt_variant,
+        vocabulary = sorted({*task.eval_labels, *(a.name for a in BUILTIN_ACTIVITIES)})
+        ensure_texts(self.store, self.settings, collection, wanted, vocabulary, prompt_variant,
                      self.child("interpretations"))
         datasets = {str(d) for ws in (task.train, task.test, task.unlabeled) for d in np.unique(ws.datasets)}
         return load_texts(self.store, collection, sorted(datasets))
@@ -196,7 +201,9 @@ class Bench:
         rows = scored_rows(task, texts, self.settings.eval.zeroshot_windows, seed)
         encoder = load_text_encoder(self.settings, self.store)
         predicted = zero_shot_predict(
-            encoder, [texts.windows[int(task.test.ids[r])] for r in rows], texts.descriptions, task.eval_labels,
+            encoder, [texts.windows[int(task.test.ids[r])] for r in rows],
+            {label: select_descriptions(d, dominant_segment(task.test.placements)) for label, d in texts.descriptions.items()},
+            task.eval_labels,
             self.settings.text_encoder.encode_batch_size, self.child(ZERO_SHOT),
         )
         metrics = task_metrics(task, task.test.labels[rows], predicted, self.extra_categories)
@@ -263,7 +270,7 @@ def run_pairs(
         for seed in range(options.seeds):
             for source, target in pairs:
                 task = make(store, source, target, seed, bench.settings.eval.val_fraction, COMMON_ACTIVITIES,
-                            _per_label(bench.settings, options))
+                            _per_label(bench.settings, options), bench.settings.data.frame)
                 texts = bench.texts_for(task, collection, seed)
                 for variant in options.variants:
                     bench.run_ours(task, texts, ours_config(bench.settings, options, variant), variant, seed)
@@ -280,7 +287,7 @@ def run_complex(store: Store, settings: Settings, dataset: str, options: BenchOp
         collection = eval_collection(bench.settings, options.collection)
         for seed in range(options.seeds):
             task = complex_task(store, dataset, seed, ev.complex_trials, ev.complex_kl_dims, ev.val_fraction,
-                                _per_label(bench.settings, options))
+                                _per_label(bench.settings, options), bench.settings.data.frame)
             texts = bench.texts_for(task, collection, seed)
             for variant in options.variants:
                 bench.run_ours(task, texts, ours_config(bench.settings, options, variant), variant, seed)
@@ -322,7 +329,7 @@ def run_ablation(store: Store, settings: Settings, pairs: Sequence[tuple[str, st
         for seed in range(options.seeds):
             for source, target in pairs:
                 task = make(store, source, target, seed, bench.settings.eval.val_fraction,
-                            COMMON_ACTIVITIES, _per_label(bench.settings, options))
+                            COMMON_ACTIVITIES, _per_label(bench.settings, options), bench.settings.data.frame)
                 texts = bench.texts_for(task, collection, seed)
                 _ablate(bench, task, texts, options, seed, chosen)
         return bench.benchmark_id

@@ -19,6 +19,7 @@ from lanhar_core.eval.protocols import EvalTask, blind_rows
 from lanhar_core.jobs import Progress
 from lanhar_core.models.recognizer import label_embedding
 from lanhar_core.models.text_encoder import TextEncoder
+from lanhar_core.models.text_views import window_view
 
 
 def scored_rows(task: EvalTask, texts: TextSet, limit: int, seed: int) -> np.ndarray:
@@ -38,5 +39,5 @@ def zero_shot_predict(
     """Nearest label (cosine) for each interpretation text."""
     names = list(labels)
     matrix = np.stack([label_embedding(descriptions[name], encoder) for name in names])
-    vectors = encoder.encode(list(window_texts), batch_size=batch_size, progress=progress)
+    vectors = encoder.encode([window_view(t) for t in window_texts], batch_size=batch_size, progress=progress)
     return np.asarray(names, dtype=object)[(vectors @ matrix.T).argmax(axis=1)]

@@ -13,10 +13,18 @@ import math
 import torch
 
 
-def random_rotations(n: int, max_deg: float, generator: torch.Generator) -> torch.Tensor:
-    """(n, 3, 3) rotations about uniformly random axes by angles uniform in [0, max_deg]."""
-    axis = torch.randn(n, 3, generator=generator)
-    axis = axis / axis.norm(dim=1, keepdim=True).clamp_min(1e-8)
+def random_rotations(n: int, max_deg: float, generator: torch.Generator, about_z: bool = False) -> torch.Tensor:
+    """(n, 3, 3) rotations by angles uniform in [0, max_deg] about uniformly random axes, or about +z.
+
+    About +z only (``about_z``) for windows in the body-segment frame: it changes how the
+    device sits around the segment and keeps the segment's tilt, which is the posture.
+    """
+    if about_z:
+        axis = torch.zeros(n, 3)
+        axis[:, 2] = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
+    else:
+        axis = torch.randn(n, 3, generator=generator)
+        axis = axis / axis.norm(dim=1, keepdim=True).clamp_min(1e-8)
     angle = torch.rand(n, generator=generator) * math.radians(max_deg)
     k = torch.zeros(n, 3, 3)
     k[:, 0, 1], k[:, 0, 2] = -axis[:, 2], axis[:, 1]
@@ -46,10 +54,11 @@ def augment(
     rotation_deg: float = 0.0,
     scale: float = 0.0,
     warp: float = 0.0,
+    about_z: bool = False,
 ) -> torch.Tensor:
     """Apply the enabled transforms to a (n, L, 6) batch in canonical units; zeros switch them off."""
     if rotation_deg > 0:
-        rot = random_rotations(x.shape[0], rotation_deg, generator).transpose(1, 2)
+        rot = random_rotations(x.shape[0], rotation_deg, generator, about_z).transpose(1, 2)
         x = torch.cat([x[:, :, 0:3] @ rot, x[:, :, 3:6] @ rot], dim=2)
     if scale > 0:
         x = x * (1 + (torch.rand(x.shape[0], 1, 1, generator=generator) * 2 - 1) * scale)

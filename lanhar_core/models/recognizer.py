@@ -11,6 +11,13 @@ Scores are calibrated with the temperature the encoder learned in stage 2:
 ``UNKNOWN``: the window is not close enough to any described activity. Probabilities
 depend on the label set (adding a similar label lowers both); the cosine criterion does
 not, at the price of a threshold that depends on the encoder.
+
+Placement: a label's vector is embedded from the descriptions written for the recording's
+body segment (``activity_profiles.select_descriptions``); ``use_placement`` switches all
+vectors at once. Calibration: a label the sensor encoder was not trained on gets a bias
+subtracted from its cosine, the smallest that lets it take at most ``steal_rate`` of the
+stored validation windows of the trained labels (``calibrate``), so that describing a new
+activity cannot silently take windows from the activities the model knows.
 """
 
 from __future__ import annotations
@@ -27,7 +34,10 @@ import torch
 from lanhar_core.config import Settings
 from lanhar_core.data.types import CHANNELS
 from lanhar_core.errors import ConfigError, ModelError, NotFoundError
+from lanhar_core.llm.activity_profiles import select_descriptions
 from lanhar_core.models.sensor_encoder import SensorEncoder, SensorEncoderConfig, encode_windows
+from lanhar_core.models.text_views import description_view
+from lanhar_core.placement import SEGMENTS, segment_of
 
 UNKNOWN = "unknown"
 """The answer when no label is similar enough; a reserved name that cannot be a label."""
@@ -36,6 +46,9 @@ FORMAT_VERSION = 1
 _META = "recognizer.json"
 _WEIGHTS = "sensor_encoder.pt"
 _LABELS = "label_embeddings.npy"
+_SEGMENTS_FILE = "label_vectors.npz"
+_SEGMENT_KEYS: tuple[str, ...] = ("unknown", *SEGMENTS)
+"""Label vectors are kept per body segment; "unknown" uses the placement-independent descriptions."""
 
 
 class TextEmbedder(Protocol):
@@ -52,6 +65,7 @@ class Preprocessing:
     window_samples: int
     stride_samples: int
     max_gap_s: float = 1.0
+    frame: str = "device"
     channels: tuple[str, ...] = CHANNELS
     units: dict[str, str] = field(
         default_factory=lambda: {"acc": "m/s^2, including gravity", "gyro": "rad/s", "time": "s"}
@@ -60,7 +74,7 @@ class Preprocessing:
     @classmethod
     def from_settings(cls, settings: Settings) -> Preprocessing:
         d = settings.data
-        return cls(d.rate_hz, d.window_samples, d.stride_samples, d.max_gap_s)
+        return cls(d.rate_hz, d.window_samples, d.stride_samples, d.max_gap_s, d.frame)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -73,10 +87,11 @@ class Preprocessing:
 
 
 def label_embedding(descriptions: Sequence[str], text_encoder: TextEmbedder) -> np.ndarray:
-    """Mean of the normalised description embeddings, renormalised to unit length."""
+    """Mean of the normalised embeddings of the descriptions' sensor patterns
+    (``text_views.description_view``), renormalised to unit length."""
     if not descriptions or not all(d.strip() for d in descriptions):
         raise ConfigError("a label needs at least one non-empty description")
-    vectors = np.asarray(text_encoder.encode(list(descriptions)), dtype=np.float32)
+    vectors = np.asarray(text_encoder.encode([description_view(d) for d in descriptions]), dtype=np.float32)
     vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
     mean = vectors.mean(axis=0)
     return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
@@ -130,12 +145,66 @@ class Recognizer:
         self.threshold_on = threshold_on
         self.text_encoder_ref = text_encoder_ref
         self.label_names: list[str] = []
-        self.label_embeddings = np.zeros((0, encoder.config.embed_dim), dtype=np.float32)
+        self.segment = "unknown"
+        self._vectors: dict[str, np.ndarray] = {seg: self._empty() for seg in _SEGMENT_KEYS}
         self.descriptions: dict[str, list[str]] = {}
+        self.trained_labels: set[str] = set()
+        self.steal_rate = 0.0
+        self.calibration_segment = "unknown"
+        self._calibration: tuple[np.ndarray, np.ndarray] | None = None
+        self.label_bias = np.zeros(0, dtype=np.float32)
+
+    def _empty(self) -> np.ndarray:
+        return np.zeros((0, self.encoder.config.embed_dim), dtype=np.float32)
 
     @property
     def embed_dim(self) -> int:
         return int(self.encoder.config.embed_dim)
+
+    @property
+    def label_embeddings(self) -> np.ndarray:
+        """(k, d) unit vectors of the labels for the current placement's segment."""
+        return self._vectors[self.segment]
+
+    def use_placement(self, placement: str) -> None:
+        """Recognise recordings worn at ``placement`` (a name or a segment) with its segment's label vectors."""
+        self.segment = segment_of(placement) if placement not in _SEGMENT_KEYS else placement
+
+    def calibrate(
+        self, embeddings: np.ndarray, labels: Sequence[str], trained: Sequence[str], steal_rate: float, placement: str = ""
+    ) -> None:
+        """Keep labelled validation embeddings of the trained labels and bias every other label.
+
+        ``embeddings``: unit sensor embeddings of held-out windows of ``trained`` labels (the
+        source's validation subjects, worn at ``placement``, whose segment's label vectors
+        the biases are measured with, whatever placement is recognised later);
+        ``steal_rate``: the share of them an untrained label may take (0 disables calibration).
+        """
+        self.calibration_segment = segment_of(placement) if placement not in _SEGMENT_KEYS else placement
+        if not 0 <= steal_rate < 1:
+            raise ConfigError(f"steal_rate must be in [0, 1), got {steal_rate}")
+        labels = np.asarray([str(x) for x in labels], dtype=object)
+        keep = np.isin(labels, list(trained))
+        self.trained_labels = set(trained)
+        self.steal_rate = float(steal_rate)
+        self._calibration = (np.asarray(embeddings, dtype=np.float32)[keep], labels[keep])
+        self._rebias()
+
+    def _rebias(self) -> None:
+        bias = np.zeros(len(self.label_names), dtype=np.float32)
+        if self._calibration is not None and self.steal_rate > 0 and len(self._calibration[1]):
+            embeddings, labels = self._calibration
+            cosine = embeddings @ self._vectors[self.calibration_segment].T
+            own_index = {name: i for i, name in enumerate(self.label_names)}
+            rows = np.array([own_index.get(str(lab), -1) for lab in labels])
+            known = rows >= 0
+            if known.any():
+                best_known = cosine[known][:, [own_index[n] for n in self.label_names if n in self.trained_labels]].max(axis=1)
+                for i, name in enumerate(self.label_names):
+                    if name not in self.trained_labels:
+                        margin = cosine[known, i] - best_known
+                        bias[i] = max(0.0, float(np.quantile(margin, 1.0 - self.steal_rate)))
+        self.label_bias = bias
 
     def set_label(self, name: str, embedding: np.ndarray, descriptions: Sequence[str] = ()) -> None:
         """Add or replace a label by its vector (normalised here)."""
@@ -148,36 +217,55 @@ class Recognizer:
                 f"label {name!r}: embedding of size {vector.shape[0]} does not match the encoder's "
                 f"{self.embed_dim}; use the text encoder the sensor encoder was trained against"
             )
-        vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
+        self._set_vectors(name, {seg: vector for seg in _SEGMENT_KEYS}, descriptions)
+
+    def _set_vectors(self, name: str, vectors: dict[str, np.ndarray], descriptions: Sequence[str]) -> None:
+        unit = {seg: v / max(float(np.linalg.norm(v)), 1e-12) for seg, v in vectors.items()}
         if name in self.label_names:
-            self.label_embeddings[self.label_names.index(name)] = vector
+            i = self.label_names.index(name)
+            for seg in _SEGMENT_KEYS:
+                self._vectors[seg][i] = unit[seg]
         else:
             self.label_names.append(name)
-            self.label_embeddings = np.vstack([self.label_embeddings, vector[None, :]])
+            for seg in _SEGMENT_KEYS:
+                self._vectors[seg] = np.vstack([self._vectors[seg], unit[seg][None, :]]).astype(np.float32)
         self.descriptions[name] = list(descriptions)
+        self._rebias()
 
     def add_label(self, name: str, descriptions: Sequence[str], text_encoder: TextEmbedder) -> None:
-        """A new (or re-described) activity from its descriptions; no retraining involved."""
-        self.set_label(name, label_embedding(descriptions, text_encoder), descriptions)
+        """A new (or re-described) activity from its descriptions; no retraining involved.
+
+        Each body segment gets the vector of the descriptions written for it (or the
+        placement-independent ones), so a description set written per segment is used as such.
+        """
+        name = name.strip()
+        if not name or name == UNKNOWN:
+            raise ConfigError(f"{name!r} cannot be a label name ({UNKNOWN!r} is reserved for rejected windows)")
+        vectors = {seg: label_embedding(select_descriptions(descriptions, seg), text_encoder) for seg in _SEGMENT_KEYS}
+        if next(iter(vectors.values())).shape[0] != self.embed_dim:
+            raise ModelError(f"label {name!r}: the text encoder's embeddings do not match the sensor encoder's {self.embed_dim}")
+        self._set_vectors(name, vectors, descriptions)
 
     def remove_label(self, name: str) -> None:
         if name not in self.label_names:
             raise NotFoundError(f"no label {name!r}; labels: {', '.join(self.label_names) or '(none)'}")
         i = self.label_names.index(name)
         self.label_names.pop(i)
-        self.label_embeddings = np.delete(self.label_embeddings, i, axis=0)
+        for seg in _SEGMENT_KEYS:
+            self._vectors[seg] = np.delete(self._vectors[seg], i, axis=0)
         self.descriptions.pop(name, None)
+        self._rebias()
 
     def embed(self, signals: np.ndarray) -> np.ndarray:
         """Unit-length sensor embeddings of (n, window_samples, 6) windows in canonical units."""
         return encode_windows(self.encoder, np.asarray(signals, dtype=np.float32))
 
     def scores(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(cosine, probabilities), each (n, k), for unit-length embeddings."""
+        """(cosine, probabilities), each (n, k), for unit-length embeddings; probabilities after calibration bias."""
         if not self.label_names:
             raise ModelError("the recognizer has no labels; add some with add_label (or `lanhar labels add`)")
         cosine = embeddings @ self.label_embeddings.T
-        return cosine, softmax(cosine / self.temperature)
+        return cosine, softmax((cosine - self.label_bias[None, :]) / self.temperature)
 
     def predict(self, signals: np.ndarray, allow_unknown: bool = True) -> Predictions:
         """Top label per window, its probability, and ``UNKNOWN`` below the threshold."""
@@ -196,6 +284,9 @@ class Recognizer:
         directory.mkdir(parents=True, exist_ok=True)
         torch.save(self.encoder.state_dict(), directory / _WEIGHTS)
         np.save(directory / _LABELS, self.label_embeddings)
+        calibration = self._calibration or (self._empty(), np.zeros(0, dtype=object))
+        np.savez(directory / _SEGMENTS_FILE, **{f"vectors_{seg}": v for seg, v in self._vectors.items()},
+                 calibration=calibration[0], calibration_labels=calibration[1].astype(str))
         meta = {
             "format_version": FORMAT_VERSION,
             "encoder": self.encoder.config.to_dict(),
@@ -206,6 +297,10 @@ class Recognizer:
             "text_encoder_ref": self.text_encoder_ref,
             "labels": self.label_names,
             "descriptions": self.descriptions,
+            "segment": self.segment,
+            "trained_labels": sorted(self.trained_labels),
+            "steal_rate": self.steal_rate,
+            "calibration_segment": self.calibration_segment,
         }
         (directory / _META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return directory
@@ -231,4 +326,14 @@ class Recognizer:
         vectors = np.load(directory / _LABELS)
         for name, vector in zip(meta["labels"], vectors):
             recognizer.set_label(name, vector, meta["descriptions"].get(name, []))
+        if (directory / _SEGMENTS_FILE).exists():
+            with np.load(directory / _SEGMENTS_FILE, allow_pickle=False) as stored:
+                recognizer._vectors = {seg: stored[f"vectors_{seg}"].astype(np.float32) for seg in _SEGMENT_KEYS}
+                calibration = (stored["calibration"], stored["calibration_labels"].astype(object))
+            recognizer.segment = meta.get("segment", "unknown")
+            recognizer.trained_labels = set(meta.get("trained_labels", []))
+            recognizer.steal_rate = float(meta.get("steal_rate", 0.0))
+            recognizer.calibration_segment = meta.get("calibration_segment", "unknown")
+            recognizer._calibration = calibration if len(calibration[1]) else None
+            recognizer._rebias()
         return recognizer

@@ -34,6 +34,7 @@ from lanhar_core.jobs import Progress
 from lanhar_core.models.augment import augment
 from lanhar_core.models.losses import align_loss
 from lanhar_core.models.sensor_encoder import SensorEncoder, encode_windows
+from lanhar_core.models.text_views import window_view
 
 MAX_LOGIT_SCALE = float(np.log(100.0))
 """Upper clamp of the learnable logit scale (temperature >= 0.01), as in CLIP."""
@@ -59,9 +60,10 @@ class AlignmentData:
 
 
 def unique_text_ids(texts: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Index of each text among the distinct texts (first-seen order), and the distinct texts."""
+    """Index of each text's encoder view (``text_views.window_view``) among the distinct views
+    (first-seen order), and the distinct views: what stage 2 aligns windows to."""
     index: dict[str, int] = {}
-    ids = np.array([index.setdefault(t, len(index)) for t in texts], dtype=np.int64)
+    ids = np.array([index.setdefault(window_view(t), len(index)) for t in texts], dtype=np.int64)
     return ids, list(index)
 
 
@@ -70,9 +72,10 @@ class AugmentOptions:
     rotation_deg: float = 0.0
     scale: float = 0.0
     warp: float = 0.0
+    about_z: bool = False
 
     @classmethod
-    def from_settings(cls, cfg: SensorEncoderSettings, source_only: bool) -> AugmentOptions:
+    def from_settings(cls, cfg: SensorEncoderSettings, source_only: bool, frame: str = "device") -> AugmentOptions:
         """The augmentation for one stage-2 training; rotation depends on whether target windows join.
 
         Trained on the source alone, the encoder never sees the target's placement, and
@@ -80,8 +83,12 @@ class AugmentOptions:
         placement, and rotating only blurs it. Measured (1 seed each, see bench/README.md):
         rotation up to 180 degrees raised source-only macro-F1 on four of five pairs (+15 to
         +37 points; -10 on the fifth; average 0.32 -> 0.47) and lowered it by 2-10 points on
-        each of the three pairs tried with target windows.
+        each of the three pairs tried with target windows. In the body-segment frame
+        (``frame='segment'``) windows are turned about the segment axis only, always: the
+        device's heading around the segment is unknown in every dataset, its tilt is posture.
         """
+        if frame == "segment":
+            return cls(cfg.heading_rotation_deg, cfg.augment_scale, cfg.augment_time_warp, about_z=True)
         rotation = cfg.source_only_rotation_deg if source_only else cfg.augment_rotation_deg
         return cls(rotation, cfg.augment_scale, cfg.augment_time_warp)
 
@@ -132,7 +139,7 @@ def train_epoch(
             continue
         progress.check_cancelled()
         x = torch.as_tensor(data.signals[idx], dtype=torch.float32)
-        x = augment(x, generator, aug.rotation_deg, aug.scale, aug.warp)
+        x = augment(x, generator, aug.rotation_deg, aug.scale, aug.warp, aug.about_z)
         loss = batch_loss(model, x, torch.as_tensor(data.text_ids[idx]), text_embeddings)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

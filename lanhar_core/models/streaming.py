@@ -28,6 +28,7 @@ from lanhar_core.data.windowing import make_windows
 from lanhar_core.errors import RecordingTooShortError
 from lanhar_core.jobs import Progress
 from lanhar_core.models.recognizer import UNKNOWN, Predictions, Recognizer
+from lanhar_core.signal.segment_frame import recording_to_segment_frame
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,12 @@ def recognize_recording(
     min_segment_s: float = 0.0,
     progress: Progress | None = None,
 ) -> tuple[list[Segment], Predictions, np.ndarray]:
-    """Segments of a recording of any length and rate (canonical units), plus the per-window predictions and starts."""
+    """Segments of a recording of any length and rate (canonical units), plus the per-window predictions and starts.
+
+    A recognizer whose preprocessing works in the body-segment frame gets the recording's
+    windows turned into it (the recording's own gait is the upright reference), and the
+    label vectors of the recording's placement when it declares one.
+    """
     progress = progress or Progress()
     pre = recognizer.preprocessing
     progress.update(0, 3, "resampling")
@@ -133,7 +139,12 @@ def recognize_recording(
             f"({pre.window_samples / pre.rate_hz:.1f} s); record for longer"
         )
     progress.update(1, 3, f"recognising {len(windows)} windows")
-    predictions = recognizer.predict(windows.signals)
+    signals = windows.signals
+    if pre.frame == "segment":
+        signals, _ = recording_to_segment_frame(signals, pre.rate_hz)
+    if recording.placement:
+        recognizer.use_placement(recording.placement)
+    predictions = recognizer.predict(signals)
     progress.update(2, 3, "smoothing")
     segments = segments_from_predictions(
         predictions, windows.starts, pre.rate_hz, pre.window_samples, pre.stride_samples, smooth_windows, min_segment_s

@@ -31,7 +31,7 @@ from lanhar_core.errors import InsufficientDataError
 from lanhar_core.jobs import Progress
 from lanhar_core.models.checkpoint import CHECKPOINT_FILE, RunResult, RunTracker, load_checkpoint, save_checkpoint
 from lanhar_core.models.recognizer import Preprocessing, Recognizer, TextEmbedder, label_embedding
-from lanhar_core.models.sensor_encoder import count_parameters, create_sensor_encoder
+from lanhar_core.models.sensor_encoder import count_parameters, create_sensor_encoder, encode_windows
 from lanhar_core.models.stage2 import (
     AlignmentData,
     AugmentOptions,
@@ -41,6 +41,8 @@ from lanhar_core.models.stage2 import (
     validation_loss,
     zero_shot_accuracy,
 )
+from lanhar_core.placement import dominant_segment
+from lanhar_core.signal.segment_frame import to_segment_frame
 from lanhar_core.vocab import COMMON_ACTIVITIES, builtin_by_name
 from storage import runs
 from storage.db import Store
@@ -60,12 +62,13 @@ class Stage2Data:
     selection: dict[str, Any]
 
 
-def _load(store: Store, source: str | WindowSet) -> WindowSet:
-    if isinstance(source, WindowSet):
-        return source
-    from storage.datasets import load_windows
+def _load(store: Store, source: str | WindowSet, frame: str) -> WindowSet:
+    """A dataset's windows (or the given ones) in the axes stage 2 trains in (``data.frame``)."""
+    if not isinstance(source, WindowSet):
+        from storage.datasets import load_windows
 
-    return load_windows(store, dataset=source)
+        source = load_windows(store, dataset=source)
+    return to_segment_frame(source)[0] if frame == "segment" else source
 
 
 def _texts_by_window(store: Store, collection: str, datasets: set[str]) -> dict[int, str]:
@@ -100,10 +103,11 @@ def prepare_stage2_data(
     text_encoder: TextEmbedder,
     val_fraction: float,
     seed: int,
+    frame: str = "device",
 ) -> Stage2Data:
     """Windows with interpretations, source split by recording, texts embedded once (deduplicated)."""
-    source_sets = [_load(store, s) for s in sources]
-    target_sets = [_load(store, t) for t in targets]
+    source_sets = [_load(store, s, frame) for s in sources]
+    target_sets = [_load(store, t, frame) for t in targets]
     all_sets = source_sets + target_sets
     datasets = {str(d) for ws in all_sets for d in np.unique(ws.datasets)}
     texts = _texts_by_window(store, collection, datasets)
@@ -138,6 +142,7 @@ def prepare_stage2_data(
         "distinct_texts": len(unique),
         "train_windows": int((~mask).sum()),
         "val_windows": int(mask.sum()),
+        "segment": dominant_segment(p for ws in source_sets for p in ws.placements),
         **counts,
     }
     return Stage2Data(data.subset(np.flatnonzero(~mask)), data.subset(np.flatnonzero(mask)), np.concatenate(val_labels), selection)
@@ -204,7 +209,8 @@ def train_sensor_encoder(
         seed = runs.get_run(store, resume_run_id).seed
     cfg = settings.sensor_encoder
     encoder_text, parent_id, text_ref = _resolve_text_encoder(store, settings, text_encoder)
-    data = prepare_stage2_data(store, collection, datasets, target_datasets, encoder_text, cfg.val_fraction, seed)
+    data = prepare_stage2_data(store, collection, datasets, target_datasets, encoder_text, cfg.val_fraction, seed,
+                               settings.data.frame)
     embed_dim = int(data.train.text_embeddings.shape[1])
     torch.manual_seed(seed)
     model = create_sensor_encoder(cfg.preset, embed_dim, settings.data.window_samples, input_frame=cfg.input_frame)
@@ -215,7 +221,7 @@ def train_sensor_encoder(
     labels = label_vectors(store, collection, encoder_text)
     names = list(labels)
     label_matrix = np.stack([labels[n][0] for n in names]) if names else np.zeros((0, embed_dim), np.float32)
-    aug = AugmentOptions.from_settings(cfg, source_only=not target_datasets)
+    aug = AugmentOptions.from_settings(cfg, source_only=not target_datasets, frame=settings.data.frame)
     batches = -(-len(data.train) // cfg.batch_size)
     config = {
         "sensor_encoder": dataclasses.asdict(cfg), "augmentation": dataclasses.asdict(aug),
@@ -243,7 +249,11 @@ def train_sensor_encoder(
             model, Preprocessing.from_settings(settings), model.temperature(), cfg.unknown_threshold, cfg.unknown_on, text_ref
         )
         for name in names:
-            recognizer.set_label(name, *labels[name])
+            recognizer.add_label(name, labels[name][1], encoder_text)
+        segment = data.selection["segment"]
+        recognizer.calibrate(encode_windows(model, data.val.signals), data.val_labels, sorted({str(x) for x in data.val_labels}),
+                             cfg.new_label_steal_rate, segment)
+        recognizer.use_placement(segment)
         run.add_artifact(RECOGNIZER_ARTIFACT, recognizer.save(run_dir / RECOGNIZER_ARTIFACT))
         run.summary = {"labels": names, "temperature": model.temperature(), "parameters": count_parameters(model)}
     checkpoint.unlink(missing_ok=True)

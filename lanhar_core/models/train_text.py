@@ -30,11 +30,14 @@ from lanhar_core.eval.splits import subject_split
 from lanhar_core.config import Settings, TextEncoderSettings, with_overrides
 from lanhar_core.errors import ConfigError, NotFoundError
 from lanhar_core.jobs import Progress
+from lanhar_core.llm.activity_profiles import select_descriptions
 from lanhar_core.models import losses
 from lanhar_core.models.checkpoint import CHECKPOINT_FILE, RunResult, RunTracker, load_checkpoint, save_checkpoint
 from lanhar_core.models.recognizer import label_embedding
 from lanhar_core.models.text_decoder import TextDecoder
 from lanhar_core.models.text_encoder import TextEncoder
+from lanhar_core.models.text_views import description_view, window_view
+from lanhar_core.placement import dominant_segment
 from lanhar_core.vocab import category_of
 from storage import runs as run_store
 from storage.db import Store
@@ -49,7 +52,10 @@ class Stage1Data:
 
     ``descriptions`` maps each label to its descriptions; ``categories`` each label to its
     category (``None``: no category, left out of Ca1/Ca2). ``selection`` says where the
-    texts came from and is stored with the run so that it can be resumed.
+    texts came from and is stored with the run so that it can be resumed. ``candidates``:
+    descriptions of vocabulary labels without training windows (alignment negatives and
+    validation candidates). ``other_*``: the source's windows of those labels; only the
+    held-out subjects' ones are read, to score new activities (never trained on).
     """
 
     texts: list[str]
@@ -58,8 +64,14 @@ class Stage1Data:
     descriptions: dict[str, list[str]]
     categories: dict[str, str | None]
     selection: dict[str, Any] = field(default_factory=dict)
+    candidates: dict[str, list[str]] = field(default_factory=dict)
+    other_texts: list[str] = field(default_factory=list)
+    other_labels: list[str] = field(default_factory=list)
+    other_subjects: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if not len(self.other_texts) == len(self.other_labels) == len(self.other_subjects):
+            raise ConfigError("stage-1 data: other_texts, other_labels and other_subjects must have one row each")
         if not len(self.texts) == len(self.labels) == len(self.subjects):
             raise ConfigError(
                 f"stage-1 data rows disagree: {len(self.texts)} texts, {len(self.labels)} labels, {len(self.subjects)} subjects"
@@ -72,12 +84,25 @@ class Stage1Data:
             )
 
 
+    def viewed(self) -> Stage1Data:
+        """The same data as the encoder reads it (``text_views``): conclusions and sensor patterns."""
+        return dataclasses.replace(
+            self,
+            texts=[window_view(t) for t in self.texts],
+            other_texts=[window_view(t) for t in self.other_texts],
+            descriptions={k: [description_view(d) for d in v] for k, v in self.descriptions.items()},
+            candidates={k: [description_view(d) for d in v] for k, v in self.candidates.items() if v},
+        )
+
+
 @dataclass(frozen=True)
 class Batch:
     window_texts: list[str]
     window_labels: list[str]
     desc_texts: list[str]
     desc_labels: list[str]
+    negative_texts: list[str] = field(default_factory=list)
+    negative_labels: list[str] = field(default_factory=list)
 
 
 def validation_split(subjects: Sequence[str], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -141,11 +166,16 @@ class BalancedSampler:
             picks = rng.choice(len(options), size=min(per_label, len(options)), replace=False)
             desc_texts.extend(options[int(i)] for i in picks)
             desc_labels.extend([label] * len(picks))
+        others = sorted(self.data.candidates)
+        take = min(self.cfg.vocabulary_negatives, len(others))
+        negatives = [others[int(i)] for i in rng.choice(len(others), size=take, replace=False)] if take else []
         return Batch(
             window_texts=[self.data.texts[r] for r in rows],
             window_labels=[self.data.labels[r] for r in rows],
             desc_texts=desc_texts,
             desc_labels=desc_labels,
+            negative_texts=[self.data.candidates[n][int(rng.integers(len(self.data.candidates[n])))] for n in negatives],
+            negative_labels=negatives,
         )
 
 
@@ -176,7 +206,11 @@ def compute_terms(
     h_labels = torch.tensor([label_ids[x] for x in batch.desc_labels])
     terms: dict[str, torch.Tensor] = {}
     if weights.align:
-        terms["align"] = losses.align_loss(z, h, z_labels, h_labels, encoder.clamped_logit_scale())
+        candidates, candidate_labels = h, h_labels
+        if batch.negative_texts:
+            candidates = torch.cat([h, encoder(batch.negative_texts)])
+            candidate_labels = torch.cat([h_labels, torch.tensor([label_ids[x] for x in batch.negative_labels])])
+        terms["align"] = losses.align_loss(z, candidates, z_labels, candidate_labels, encoder.clamped_logit_scale())
     if weights.category:
         terms["ca1"] = losses.category_loss(h, torch.tensor([category_ids[x] for x in batch.desc_labels]))
         terms["ca2"] = losses.category_loss(z, torch.tensor([category_ids[x] for x in batch.window_labels]))
@@ -222,19 +256,45 @@ def train_step(
     return {**{k: float(v.detach()) for k, v in terms.items()}, "total": float(total.detach())}
 
 
-def evaluate(encoder: TextEncoder, texts: list[str], labels: list[str], descriptions: dict[str, list[str]], batch_size: int) -> dict[str, Any]:
-    """Zero-shot accuracy and weighted F1 of interpretation -> nearest label embedding."""
-    if not texts:
-        return {}
+def _nearest(encoder: TextEncoder, texts: list[str], descriptions: dict[str, list[str]], batch_size: int) -> np.ndarray:
     names = sorted(descriptions)
     matrix = np.stack([label_embedding(descriptions[name], encoder) for name in names])
-    predicted = [names[i] for i in (encoder.encode(texts, batch_size=batch_size) @ matrix.T).argmax(axis=1)]
+    return np.asarray(names, dtype=object)[(encoder.encode(texts, batch_size=batch_size) @ matrix.T).argmax(axis=1)]
+
+
+def evaluate(
+    encoder: TextEncoder,
+    texts: list[str],
+    labels: list[str],
+    descriptions: dict[str, list[str]],
+    batch_size: int,
+    candidates: dict[str, list[str]] | None = None,
+    other: tuple[list[str], list[str]] = ([], []),
+) -> dict[str, Any]:
+    """Zero-shot accuracy and weighted F1 of interpretation -> nearest label embedding.
+
+    With ``candidates`` (untrained labels' descriptions) also the accuracy of the same
+    windows among all labels (``val_all_accuracy``: do untrained labels take windows from
+    trained ones?) and, with ``other`` (held-out windows of untrained labels), how many of
+    those are named correctly among all labels (``val_new_accuracy``).
+    """
+    if not texts:
+        return {}
+    predicted = _nearest(encoder, texts, descriptions, batch_size)
     truth = np.asarray(labels, dtype=object)
-    return {
-        "val_accuracy": float((np.asarray(predicted, dtype=object) == truth).mean()),
+    metrics: dict[str, Any] = {
+        "val_accuracy": float((predicted == truth).mean()),
         "val_f1": float(f1_score(truth, predicted, average="weighted", zero_division=0)),
         "val_n": len(texts),
     }
+    if candidates:
+        everything = {**candidates, **descriptions}
+        metrics["val_all_accuracy"] = float((_nearest(encoder, texts, everything, batch_size) == truth).mean())
+        if other[0]:
+            other_truth = np.asarray(other[1], dtype=object)
+            metrics["val_new_accuracy"] = float((_nearest(encoder, other[0], everything, batch_size) == other_truth).mean())
+            metrics["val_new_n"] = len(other[0])
+    return metrics
 
 
 def _validation_rows(data: Stage1Data, mask: np.ndarray, cfg: TextEncoderSettings) -> np.ndarray:
@@ -297,12 +357,16 @@ def fit_text_encoder(
         cfg = with_overrides(settings, "text_encoder", **(overrides or {})).text_encoder
     _check_config(cfg)
     torch.manual_seed(cfg.seed)
+    data = data.viewed()
     train_mask, val_mask = validation_split(data.subjects, cfg.val_fraction, cfg.seed)
     sampler = BalancedSampler(data, np.flatnonzero(train_mask), cfg)
     val_rows = _validation_rows(data, val_mask, cfg)
     val_texts = [data.texts[i] for i in val_rows]
     val_labels = [data.labels[i] for i in val_rows]
-    label_ids = {label: i for i, label in enumerate(sorted(data.descriptions))}
+    held_out = set(np.asarray(data.subjects, dtype=object)[val_mask].tolist())
+    other_rows = [i for i, s in enumerate(data.other_subjects) if s in held_out][: cfg.val_per_class * max(1, len(data.candidates))]
+    other = ([data.other_texts[i] for i in other_rows], [data.other_labels[i] for i in other_rows])
+    label_ids = {label: i for i, label in enumerate(sorted(set(data.descriptions) | set(data.candidates)))}
     category_names = sorted({c for c in data.categories.values() if c})
     category_ids = {
         label: category_names.index(data.categories[label]) if data.categories.get(label) else -1 for label in label_ids
@@ -334,7 +398,8 @@ def fit_text_encoder(
             first_epoch, step = state.epoch + 1, state.step
         elif resume_run_id is None:
             progress.update(0, cfg.epochs * steps_per_epoch, "validating the untrained encoder")
-            run.record_epoch(0, 0, {}, evaluate(encoder, val_texts, val_labels, data.descriptions, cfg.encode_batch_size))
+            run.record_epoch(0, 0, {}, evaluate(encoder, val_texts, val_labels, data.descriptions, cfg.encode_batch_size,
+                                                data.candidates, other))
         progress.update(step, cfg.epochs * steps_per_epoch, f"epoch {first_epoch}/{cfg.epochs}")
         for epoch in range(first_epoch, cfg.epochs + 1):
             encoder.train()
@@ -347,7 +412,7 @@ def fit_text_encoder(
                 step += 1
                 progress.update(step, None, f"epoch {epoch}/{cfg.epochs} loss {values['total']:.3f}")
             save_checkpoint(checkpoint, modules, optimizer, epoch, step)
-            metrics = evaluate(encoder, val_texts, val_labels, data.descriptions, cfg.encode_batch_size)
+            metrics = evaluate(encoder, val_texts, val_labels, data.descriptions, cfg.encode_batch_size, data.candidates, other)
             run.record_epoch(epoch, step, {k: v / steps_per_epoch for k, v in sums.items()}, metrics)
         encoder_dir = encoder.save(run_dir / ENCODER_ARTIFACT)
         run.add_artifact(ENCODER_ARTIFACT, encoder_dir)
@@ -390,18 +455,21 @@ def load_stage1_data(
     subject_of = {int(i): f"{d}/{s}" for i, d, s in zip(loaded.ids, loaded.datasets, loaded.subjects)}
     used = sorted(set(windows["label"]))
     extra = activity_categories(store)
+    segment = dominant_segment(loaded.placements)
     return Stage1Data(
         texts=windows["text"].tolist(),
         labels=[str(x) for x in windows["label"]],
         subjects=[subject_of[int(i)] for i in windows["window_id"]],
-        descriptions={label: descriptions[label] for label in used},
+        descriptions={label: select_descriptions(descriptions[label], segment) for label in used},
         categories={label: category_of(label, extra) for label in used},
+        candidates={label: select_descriptions(d, segment) for label, d in descriptions.items() if label not in used},
         selection={
             "sources": list(sources),
             "collection": collection,
             "label_collection": label_collection,
             "windows": int(len(windows)),
             "skipped_without_description": {str(k): int(v) for k, v in skipped.items()},
+            "segment": segment,
         },
     )
 

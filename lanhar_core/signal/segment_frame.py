@@ -155,3 +155,15 @@ def to_segment_frame(windows: WindowSet) -> tuple[WindowSet, FrameReport]:
         references[key] = (float(reference[0]), float(reference[1]), float(reference[2]))
         sources[key] = source
     return windows.with_signals(signals, known), FrameReport(references, sources)
+
+
+def recording_to_segment_frame(signals: np.ndarray, rate_hz: float) -> tuple[np.ndarray, bool]:
+    """One recording's (n, L, 6) windows in the segment frame, and whether its upright reference was found.
+
+    What recognition of an uploaded recording uses: the recording is the person's only
+    source of gait windows. Without enough gait the windows keep their device axes.
+    """
+    reference = upright_reference(signals, rate_hz)
+    if reference is None:
+        return np.asarray(signals, dtype=np.float32), False
+    return rotate_windows(np.asarray(signals, dtype=np.float32), rotation_to_z(reference)).astype(np.float32), True
