@@ -173,6 +173,10 @@ class SensorEncoderSettings:
     ``source_only_rotation_deg`` replaces ``augment_rotation_deg`` when stage 2 trains on
     the source alone (no unlabeled target windows): then rotation stands in for the unseen
     placement (``stage2.AugmentOptions.from_settings`` gives the measurements).
+    ``keep_best_epoch``: keep the weights of the epoch with the best zero-shot macro-F1 on
+    the source's held-out recordings (scored among the labels described) instead of the last
+    epoch's; off, because on 16 pair/variant benchmark runs it changed target macro-F1 by -7
+    to +5 points, about -1 on average (``bench/bench_stage2_epochs.py``, bench/README.md).
     ``unknown_threshold``: the recognizer answers 'unknown' when the top probability
     (``unknown_on`` = 'probability') or cosine ('cosine') is below it; 0 disables it.
     ``smooth_windows``: streaming majority filter length (odd); ``min_segment_s``: shorter
@@ -188,6 +192,7 @@ class SensorEncoderSettings:
     tau: float = 0.07
     grad_clip: float = 1.0
     val_fraction: float = 0.2
+    keep_best_epoch: bool = False
     augment_rotation_deg: float = 0.0
     source_only_rotation_deg: float = 180.0
     augment_scale: float = 0.0
@@ -213,10 +218,7 @@ class EvalSettings:
     windows drawn blind to their labels; the zero-shot baseline scores at most
     ``zeroshot_windows`` target windows (0 = all; the supervised baselines and ours always
     score all of them). ``sensor_epochs``: stage-2 epochs (0 = ``sensor_encoder.epochs``).
-    ``stage2_keep_best_epoch``: keep the stage-2 weights of the epoch with the best zero-shot
-    macro-F1 on the source's validation subjects instead of the last epoch's; off, because
-    on 16 pair/variant runs it changed target macro-F1 by -7 to +5 points, about -1 on
-    average (``bench/bench_stage2_epochs.py``, bench/README.md).
+    Stage 2 keeps the epoch as users' training does (``sensor_encoder.keep_best_epoch``).
     ``complex_trials``/``complex_kl_dims``: random half/half subject splits scored by the
     Gaussian KL of PCA-reduced hand-crafted features, the most divergent one is used (paper
     4.4). ``quick_*``: the ``--quick`` budgets (built-in sample, one seed, stage 1 shortened
@@ -231,7 +233,6 @@ class EvalSettings:
     stage2_target_windows: int = 2000
     zeroshot_windows: int = 0
     sensor_epochs: int = 0
-    stage2_keep_best_epoch: bool = False
     complex_trials: int = 20
     complex_kl_dims: int = 8
     quick_windows_per_label: int = 24

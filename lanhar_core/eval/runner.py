@@ -85,11 +85,11 @@ def ours_config(settings: Settings, options: BenchOptions, variant: str, **chang
     if options.quick:
         cap = ev.quick_windows_per_label * len(COMMON_ACTIVITIES)
         base = OursConfig(variant=variant, sensor_epochs=ev.quick_sensor_epochs, stage2_source_windows=cap,
-                          stage2_target_windows=cap)
+                          stage2_target_windows=cap, keep_best_epoch=settings.sensor_encoder.keep_best_epoch)
     else:
         base = OursConfig(variant=variant, sensor_epochs=ev.sensor_epochs or settings.sensor_encoder.epochs,
                           stage2_source_windows=ev.stage2_source_windows, stage2_target_windows=ev.stage2_target_windows,
-                          keep_best_epoch=ev.stage2_keep_best_epoch)
+                          keep_best_epoch=settings.sensor_encoder.keep_best_epoch)
     return dataclasses.replace(base, **changes)
 
 

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from lanhar_core.config import Settings
+from lanhar_core.config import DataSettings, Settings
 from lanhar_core.data.types import CHANNELS
 from lanhar_core.errors import ConfigError, ModelError, NotFoundError
 from lanhar_core.models.sensor_encoder import SensorEncoder, SensorEncoderConfig, encode_windows
@@ -61,6 +61,17 @@ class Preprocessing:
     def from_settings(cls, settings: Settings) -> Preprocessing:
         d = settings.data
         return cls(d.rate_hz, d.window_samples, d.stride_samples, d.max_gap_s)
+
+    @classmethod
+    def for_windows(cls, rate_hz: float, window_samples: int, data: DataSettings) -> Preprocessing:
+        """The preprocessing of a model trained on windows of this rate and length.
+
+        Rate and length are facts of the training windows; only the streaming choices come
+        from the settings: the overlap, as the configured share of a window, and the gap
+        that splits a recording.
+        """
+        stride = max(1, min(window_samples, round(window_samples * data.stride_samples / data.window_samples)))
+        return cls(float(rate_hz), int(window_samples), stride, data.max_gap_s)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
