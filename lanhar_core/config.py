@@ -243,6 +243,23 @@ class EvalSettings:
 
 
 @dataclass(frozen=True)
+class RuntimeSettings:
+    """Where models run (stage 1, stage 2, text embedding, the DCNN/Transformer baselines, recognition).
+
+    ``device``: 'auto' (a CUDA GPU when torch sees one, else the CPU), 'cpu' or 'cuda'
+    (an error naming this setting when there is no GPU, rather than a silent CPU run that
+    takes hours). ``threads``: CPU threads torch may use (0 keeps torch's default, one per
+    core). ``mixed_precision``: train in bfloat16 autocast on a GPU (weights, optimiser
+    and losses' reductions stay float32; bf16 needs no loss scaling); never used on the CPU,
+    where it is slower, nor for inference, so embeddings and their cache do not depend on it.
+    """
+
+    device: str = "auto"
+    threads: int = 0
+    mixed_precision: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     data: DataSettings = field(default_factory=DataSettings)
@@ -251,6 +268,7 @@ class Settings:
     text_encoder: TextEncoderSettings = field(default_factory=TextEncoderSettings)
     sensor_encoder: SensorEncoderSettings = field(default_factory=SensorEncoderSettings)
     eval: EvalSettings = field(default_factory=EvalSettings)
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
 
     @property
     def db_path(self) -> Path:
@@ -280,6 +298,7 @@ _SECTIONS = {
     "text_encoder": TextEncoderSettings,
     "sensor_encoder": SensorEncoderSettings,
     "eval": EvalSettings,
+    "runtime": RuntimeSettings,
 }
 
 
@@ -361,6 +380,11 @@ def _validate(settings: Settings) -> None:
     ev = settings.eval
     if ev.seeds < 1 or not 0 < ev.val_fraction < 1:
         raise ConfigError(f"eval.seeds must be >= 1 and eval.val_fraction in (0, 1), got {ev.seeds}, {ev.val_fraction}")
+    rt = settings.runtime
+    if rt.device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"runtime.device must be 'auto', 'cpu' or 'cuda', got {rt.device!r}")
+    if rt.threads < 0:
+        raise ConfigError(f"runtime.threads must be 0 (torch's default) or a positive number, got {rt.threads}")
     q = settings.quality
     if len(q.k_range) != 2 or not 1 <= q.k_range[0] <= q.k_range[1]:
         raise ConfigError(f"quality.k_range must be two integers 1 <= lo <= hi, got {q.k_range}")

@@ -123,7 +123,9 @@ def _recognize(args: argparse.Namespace) -> int:
     fmt = args.input_format or {".csv": "csv", ".parquet": "parquet"}.get(path.suffix.lower())
     if fmt is None:
         raise DataFormatError(f"cannot tell the format of {path.name}; pass --input-format ({', '.join(_INPUT_FORMATS)})")
-    recognizer = Recognizer.load(directory)
+    from lanhar_core.runtime import select_device
+
+    recognizer = Recognizer.load(directory, select_device(settings.runtime))
     cfg = settings.sensor_encoder
     source = import_source(settings, "recognize", path, fmt, **_import_options(args, fmt))
     frames = []

@@ -140,8 +140,7 @@ def stage1_encoder(
         )
         result = fit_text_encoder(store, settings, data, {**cfg.text_overrides, "seed": seed}, progress)
         run_id = result.run_id
-    path = run_store.artifacts(store, run_id)[ENCODER_ARTIFACT]
-    return TextEncoder.load(path, cache=StoreEmbeddingCache(store)), run_id
+    return load_text_encoder(settings, store, run_id), run_id
 
 
 def stage2_data(

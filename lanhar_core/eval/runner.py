@@ -179,7 +179,7 @@ class Bench:
         started = time.monotonic()
         model, log = tune_and_fit(
             name, (task.train.signals, task.train.labels.astype(str)), (task.val.signals, task.val.labels.astype(str)),
-            task.train.rate_hz, seed, quick=self.options.quick, labels=task.train_labels,
+            task.train.rate_hz, seed, quick=self.options.quick, labels=task.train_labels, runtime=self.settings.runtime,
         )
         self._fitted[key] = (model, {**log, "fit_s": time.monotonic() - started, "fit_task": f"{task.source}->{task.target}"})
         return model, {**self._fitted[key][1], "fit_reused": False}

@@ -205,7 +205,7 @@ class Recognizer:
         """Weights, label vectors and everything else in ``recognizer.json``; ``load`` restores it."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        torch.save(self.encoder.state_dict(), directory / _WEIGHTS)
+        torch.save({k: v.detach().cpu() for k, v in self.encoder.state_dict().items()}, directory / _WEIGHTS)
         np.save(directory / _LABELS, self.label_embeddings)
         meta = {
             "format_version": FORMAT_VERSION,
@@ -222,7 +222,8 @@ class Recognizer:
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path) -> Recognizer:
+    def load(cls, directory: str | Path, device: torch.device | str = "cpu") -> Recognizer:
+        """A saved recognizer, its encoder on ``device`` (``runtime.select_device`` gives the configured one)."""
         directory = Path(directory)
         if not (directory / _META).exists():
             raise ModelError(f"{directory} is not a saved recognizer (no {_META}); pass a recognizer directory or a run id")
@@ -230,7 +231,8 @@ class Recognizer:
         if meta.get("format_version") != FORMAT_VERSION:
             raise ModelError(f"{directory}: recognizer format {meta.get('format_version')} is not {FORMAT_VERSION}")
         encoder = SensorEncoder(SensorEncoderConfig.from_dict(meta["encoder"]))
-        encoder.load_state_dict(torch.load(directory / _WEIGHTS, weights_only=True))
+        encoder.load_state_dict(torch.load(directory / _WEIGHTS, map_location="cpu", weights_only=True))
+        encoder.to(device)
         recognizer = cls(
             encoder,
             Preprocessing.from_dict(meta["preprocessing"]),

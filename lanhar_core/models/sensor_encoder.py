@@ -229,12 +229,16 @@ def count_parameters(model: nn.Module) -> int:
 
 @torch.no_grad()
 def encode_windows(model: SensorEncoder, signals: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """L2-normalised embeddings of many windows, in eval mode, batched to bound memory."""
+    """L2-normalised embeddings of many windows, in eval mode, batched to bound memory.
+
+    Runs on the model's device (``lanhar_core.runtime``) and returns numpy on the CPU.
+    """
     model.check_input(signals)
     was_training = model.training
     model.eval()
+    device = next(model.parameters()).device
     out = [
-        model.embed(torch.as_tensor(signals[i : i + batch_size], dtype=torch.float32)).numpy()
+        model.embed(torch.as_tensor(signals[i : i + batch_size], dtype=torch.float32, device=device)).cpu().numpy()
         for i in range(0, len(signals), batch_size)
     ]
     model.train(was_training)

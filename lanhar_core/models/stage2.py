@@ -44,6 +44,7 @@ from lanhar_core.models.checkpoint import load_checkpoint, save_checkpoint
 from lanhar_core.models.losses import align_loss
 from lanhar_core.models.recognizer import Preprocessing, Recognizer
 from lanhar_core.models.sensor_encoder import SensorEncoder, create_sensor_encoder, encode_windows
+from lanhar_core.runtime import module_device, select_device, training_autocast
 
 MAX_LOGIT_SCALE = float(np.log(100.0))
 """Upper clamp of the learnable logit scale (temperature >= 0.01), as in CLIP."""
@@ -147,11 +148,14 @@ def train_epoch(
     aug: AugmentOptions = AugmentOptions(),
     grad_clip: float = 1.0,
     progress: Progress | None = None,
+    mixed_precision: bool = False,
 ) -> float:
-    """One pass over ``data`` in a shuffled order; returns the mean loss.
+    """One pass over ``data`` in a shuffled order on the model's device; returns the mean loss.
 
     Shuffling, dropout and augmentation are seeded from ``(seed, epoch)`` alone, so an
     interrupted run resumed at epoch k continues exactly as an uninterrupted one would.
+    Batches are drawn and augmented on the CPU (the same numbers on any device) and then
+    moved; ``mixed_precision`` runs the forward pass in bfloat16 on a GPU.
     """
     progress = progress or Progress()
     if len(data) < 2:
@@ -160,7 +164,8 @@ def train_epoch(
     generator = torch.Generator().manual_seed(int(rng.integers(2**31)))
     torch.manual_seed(int(rng.integers(2**31)))
     order = rng.permutation(len(data))
-    text_embeddings = torch.as_tensor(data.text_embeddings, dtype=torch.float32)
+    device = module_device(model)
+    text_embeddings = torch.as_tensor(data.text_embeddings, dtype=torch.float32, device=device)
     model.train()
     total, batches = 0.0, 0
     for start in range(0, len(order), batch_size):
@@ -169,8 +174,9 @@ def train_epoch(
             continue
         progress.check_cancelled()
         x = torch.as_tensor(data.signals[idx], dtype=torch.float32)
-        x = augment(x, generator, aug.rotation_deg, aug.scale, aug.warp)
-        loss = batch_loss(model, x, torch.as_tensor(data.text_ids[idx]), text_embeddings)
+        x = augment(x, generator, aug.rotation_deg, aug.scale, aug.warp).to(device)
+        with training_autocast(device, mixed_precision):
+            loss = batch_loss(model, x, torch.as_tensor(data.text_ids[idx], device=device), text_embeddings)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if grad_clip > 0:
@@ -186,14 +192,16 @@ def train_epoch(
 def validation_loss(model: SensorEncoder, data: AlignmentData, batch_size: int) -> float:
     """Mean stage-2 loss on held-out windows (fixed order, no augmentation, eval mode)."""
     model.eval()
-    text_embeddings = torch.as_tensor(data.text_embeddings, dtype=torch.float32)
+    device = module_device(model)
+    text_embeddings = torch.as_tensor(data.text_embeddings, dtype=torch.float32, device=device)
     losses = []
     for start in range(0, len(data), batch_size):
         idx = np.arange(start, min(start + batch_size, len(data)))
         if len(idx) < 2:
             continue
-        x = torch.as_tensor(data.signals[idx], dtype=torch.float32)
-        losses.append(float(batch_loss(model, x, torch.as_tensor(data.text_ids[idx]), text_embeddings)))
+        x = torch.as_tensor(data.signals[idx], dtype=torch.float32, device=device)
+        ids = torch.as_tensor(data.text_ids[idx], device=device)
+        losses.append(float(batch_loss(model, x, ids, text_embeddings)))
     return float(np.mean(losses)) if losses else float("nan")
 
 
@@ -315,7 +323,7 @@ def fit_stage2(
 
     The one stage-2 training (module docstring). Reads ``settings.sensor_encoder`` (model,
     optimiser, augmentation, initial temperature ``tau``, the recognizer's unknown
-    threshold) and, for the recognizer's streaming segmentation only, the overlap and
+    threshold), ``settings.runtime`` (device, threads, mixed precision) and, for the recognizer's streaming segmentation only, the overlap and
     maximum gap of ``settings.data``; the rate and window length come from ``data``.
     ``source_only``: no target windows in ``data`` (selects the augmentation). After every
     epoch ``held_out`` windows give ``val_loss`` and ``val_recall_at_1`` and ``validation``
@@ -337,6 +345,7 @@ def fit_stage2(
     model.normalizer.fit(data.signals, seed=seed)
     with torch.no_grad():
         model.logit_scale.fill_(math.log(1.0 / cfg.tau))
+    model.to(select_device(settings.runtime))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     aug = AugmentOptions.from_settings(cfg, source_only)
     batches = -(-len(data) // cfg.batch_size)
@@ -352,7 +361,8 @@ def fit_stage2(
         best = BestEpoch(**state.extra["best"]) if "best" in state.extra else best
     progress.update((first - 1) * batches, epochs * batches, "stage 2")
     for epoch in range(first, epochs + 1):
-        loss = train_epoch(model, optimizer, data, cfg.batch_size, seed, epoch, aug, cfg.grad_clip, progress)
+        loss = train_epoch(model, optimizer, data, cfg.batch_size, seed, epoch, aug, cfg.grad_clip, progress,
+                           settings.runtime.mixed_precision)
         entry = {"epoch": epoch, "loss": loss, "temperature": model.temperature()}
         if held_out is not None:
             entry["val_loss"] = validation_loss(model, held_out, cfg.batch_size)

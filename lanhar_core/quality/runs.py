@@ -45,12 +45,9 @@ _CHUNK = 2000
 
 def default_embed(store: Store, settings: Settings) -> Embed:
     """``TextEncoder.encode`` of the configured encoder (pre-trained MiniLM by default), cached in the store."""
-    from lanhar_core.models.text_encoder import TextEncoder
-    from storage.embedding_cache import StoreEmbeddingCache
+    from lanhar_core.models.text_encoder import load_text_encoder
 
-    encoder = TextEncoder.load(
-        settings.text_encoder.path or None, max_length=settings.text_encoder.max_length, cache=StoreEmbeddingCache(store)
-    )
+    encoder = load_text_encoder(settings, store)
 
     def embed(texts: list[str]) -> np.ndarray:
         return encoder.encode(texts, batch_size=settings.text_encoder.batch_size)
