@@ -28,7 +28,7 @@ from lanhar_core.data.types import WindowSet
 from lanhar_core.errors import InsufficientDataError, NotFoundError
 from lanhar_core.eval.protocols import EvalTask, blind_sample, per_label_sample
 from lanhar_core.jobs import Progress
-from lanhar_core.models.recognizer import label_embedding
+from lanhar_core.models.recognizer import Recognizer, label_embedding
 from lanhar_core.models import stage2
 from lanhar_core.models.stage2 import (
     AlignmentData,
@@ -84,9 +84,12 @@ class OursConfig:
 
 @dataclass
 class OursResult:
+    """Predictions on the task's test windows, the recognizer that made them (for export checks), the run's log."""
+
     predictions: np.ndarray
     stage1_run_id: int | None
     info: dict[str, Any]
+    recognizer: Recognizer
 
 
 def _with_texts(windows: WindowSet, texts: dict[int, str]) -> WindowSet:
@@ -229,4 +232,4 @@ def run_ours(
         "stage2_kept_epoch": outcome.kept_epoch,
         "stage2_epochs": outcome.epochs,
     }
-    return OursResult(np.asarray(predicted, dtype=object), run_id, info)
+    return OursResult(np.asarray(predicted, dtype=object), run_id, info, recognizer)

@@ -96,7 +96,19 @@ def export_onnx(encoder: SensorEncoder, path: str | Path) -> Path:
     if program is None:
         raise ModelError("torch.onnx.export returned no program; is onnxscript installed (requirements.txt)?")
     program.save(str(path))
+    _strip_debug_info(path)
     return path
+
+
+def _strip_debug_info(path: Path) -> None:
+    """Drop the exporter's per-node stack traces and names of torch modules (a third of an int8 file)."""
+    import onnx
+
+    model = onnx.load(str(path))
+    for node in model.graph.node:
+        del node.metadata_props[:]
+        node.doc_string = ""
+    onnx.save(model, str(path))
 
 
 def quantize_int8(source: str | Path, target: str | Path) -> Path:
@@ -190,8 +202,9 @@ class ArtifactModel:
         return softmax(self.embed(windows) @ self.label_embeddings.T / self.config["temperature"])
 
 
-def load_artifact(directory: str | Path, int8: bool = False) -> ArtifactModel:
-    return ArtifactModel(directory, int8)
+def load_artifact(directory: str | Path, int8: bool = False, threads: int = 0) -> ArtifactModel:
+    """The artifact's fp32 (or int8) graph in an onnxruntime session (``threads`` 0: onnxruntime's default)."""
+    return ArtifactModel(directory, int8, threads)
 
 
 def verify_export(artifact_dir: str | Path, recognizer: Recognizer, windows: np.ndarray) -> dict[str, float]:
