@@ -22,7 +22,7 @@ from torch import nn
 from lanhar_core.config import RuntimeSettings
 from lanhar_core.eval.metrics import score
 from lanhar_core.runtime import select_device, training_autocast
-from lanhar_core.signal.features import window_features
+from lanhar_core.signal.features import window_feature_arrays
 
 TUNING_BUDGET = 3
 """Candidate configurations every baseline (and our model) may try on the source validation split."""
@@ -46,11 +46,11 @@ def feature_matrix(signals: np.ndarray, rate_hz: float) -> tuple[np.ndarray, lis
     """
     key = hashlib.sha1(np.ascontiguousarray(signals).tobytes()).hexdigest() + f"@{rate_hz}"
     if key not in _FEATURE_CACHE:
-        records = [window_features(w, rate_hz) for w in signals]
-        names = sorted(records[0])
+        columns = window_feature_arrays(signals, rate_hz)
+        names = sorted(columns)
         if len(_FEATURE_CACHE) >= _FEATURE_CACHE_SIZE:
             _FEATURE_CACHE.pop(next(iter(_FEATURE_CACHE)))
-        _FEATURE_CACHE[key] = (np.array([[r[k] for k in names] for r in records], dtype=np.float64), names)
+        _FEATURE_CACHE[key] = (np.column_stack([columns[k] for k in names]), names)
     return _FEATURE_CACHE[key]
 
 

@@ -32,7 +32,7 @@ from lanhar_core.prompts import revision_prompt, window_prompt
 from lanhar_core.quality import factcheck, kl
 from lanhar_core.quality.outliers import OutlierParams, flag_outliers, mean_intra_distance
 from lanhar_core.quality.regenerate import Embed, ItemState, Iteration, RegenerationParams, RegenerationResult, regenerate
-from lanhar_core.signal.features import window_features
+from lanhar_core.signal.features import FEATURE_KEYS, window_feature_arrays, window_features_batch
 from lanhar_core.vocab import COMMON_ACTIVITIES
 from storage import interpretations as store_it
 from storage import quality as store_q
@@ -76,8 +76,7 @@ def features_by_window(store: Store, window_ids: Sequence[int], progress: Progre
     for start in range(0, len(ids), _CHUNK):
         progress.check_cancelled()
         windows = load_windows(store, ids=ids[start : start + _CHUNK])
-        for wid, signals in zip(windows.ids, windows.signals):
-            out[int(wid)] = window_features(signals, windows.rate_hz)
+        out.update(zip((int(w) for w in windows.ids), window_features_batch(windows.signals, windows.rate_hz)))
         progress.advance(len(windows), "feature records")
     return out
 
@@ -482,7 +481,8 @@ def _window_arrays(
     if repr_name == "raw":
         values = windows.signals.reshape(len(windows), -1)
     elif repr_name == "features":
-        values = np.array([list(window_features(s, windows.rate_hz).values()) for s in windows.signals])
+        columns = window_feature_arrays(windows.signals, windows.rate_hz)
+        values = np.column_stack([columns[key] for key in FEATURE_KEYS])
     else:
         if encode_windows is None:
             raise ConfigError("the sensor representation needs a trained recognizer: pass --model DIR")
