@@ -41,6 +41,7 @@ from lanhar_core.llm.base import Backend, Generation, PromptSpec
 from lanhar_core.llm.validation import ParsedReply, forbidden_terms, parse_label_reply, parse_window_reply
 from lanhar_core.prompts import VARIANTS, label_prompt, window_prompt
 from lanhar_core.prompts.loader import load_template
+from lanhar_core.signal.features import window_features_batch
 from lanhar_core.vocab import builtin_by_name
 from storage import interpretations as store_it
 from storage.datasets import load_windows
@@ -283,7 +284,8 @@ def interpret_windows(
     """Interpret the windows of ``dataset`` (all, or ``window_ids``; at most the first ``limit``).
 
     Windows that already have a version in ``collection`` are skipped, so re-running the
-    same command resumes an interrupted run. Raises ``BackendError`` when a whole batch
+    same command resumes an interrupted run. The store is pinned for the run and feature
+    records are computed per batch of windows (``window_features_batch``). Raises ``BackendError`` when a whole batch
     fails (the backend is down); everything finished before that is already stored.
     """
     if variant not in VARIANTS:
@@ -308,22 +310,23 @@ def interpret_windows(
 
     batch_size = max(1, settings.llm.batch_size)
     progress.update(0, len(pending), f"{report.skipped} already interpreted")
-    for start in range(0, len(pending), batch_size):
-        progress.check_cancelled()
-        batch_ids = pending[start : start + batch_size]
-        windows = load_windows(store, ids=batch_ids)
-        row_of = {int(w): i for i, w in enumerate(windows.ids)}
-        targets = []
-        for window_id in batch_ids:
-            row = row_of[window_id]
-            spec = window_prompt(
-                windows.signals[row], windows.rate_hz, str(windows.placements[row] or ""), candidates, variant=variant
-            )
-            targets.append(_Target({"target_kind": "window", "window_id": window_id}, spec, judge))
-        try:
-            runner.run_batch(targets, "window", progress)
-        finally:
-            report.elapsed_s = time.monotonic() - started
+    with store.pinned():
+        for start in range(0, len(pending), batch_size):
+            progress.check_cancelled()
+            batch_ids = pending[start : start + batch_size]
+            windows = load_windows(store, ids=batch_ids)
+            row_of = {int(w): i for i, w in enumerate(windows.ids)}
+            features = window_features_batch(windows.signals, windows.rate_hz)
+            targets = []
+            for window_id in batch_ids:
+                row = row_of[window_id]
+                spec = window_prompt(windows.signals[row], windows.rate_hz, str(windows.placements[row] or ""),
+                                     candidates, variant=variant, features=features[row])
+                targets.append(_Target({"target_kind": "window", "window_id": window_id}, spec, judge))
+            try:
+                runner.run_batch(targets, "window", progress)
+            finally:
+                report.elapsed_s = time.monotonic() - started
     report.elapsed_s = time.monotonic() - started
     return report
 

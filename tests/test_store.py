@@ -193,3 +193,21 @@ def test_many_threads_opening_and_closing_connections_do_not_conflict(store: Sto
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_a_pinned_store_opens_the_file_once_and_releases_it(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from storage import jobs as job_store
+
+    with store.pinned():
+        monkeypatch.setattr(store, "_open", lambda read_only: pytest.fail("the file was opened again while pinned"))
+        first = job_store.create_job(store, "pin-test", {})
+        with store.pinned():
+            job_store.finish_job(store, first, "finished")
+            with store.connect(read_only=True) as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert job_store.get_job(store, first).status == "finished"
+    monkeypatch.undo()
+    probe = f"import duckdb; duckdb.connect({str(store.path)!r}).close()"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert job_store.get_job(store, first).status == "finished"
