@@ -16,8 +16,8 @@ Replies of LLM backends are cached by (prompt, backend, model, parameters): an i
 request, in this run or any later one, is answered from the store and never paid twice.
 The rule-based writer is not cached (it is deterministic and cheaper than a lookup).
 
-A backend with a limited context may offer ``prepare(spec) -> PromptSpec`` returning the
-prompt it will actually send (the ``local`` backend shortens the knowledge part); the
+A backend with a limited context may declare the ``prepare`` hook in the backend table
+(``llm.registry``), ``prepare(spec) -> PromptSpec`` returning the prompt it will actually send (the ``local`` backend shortens the knowledge part); the
 pipeline stores and caches that prompt, so the stored prompt is always the one answered.
 
 Window prompts see the window's signals, its recording's placement and rate, and the
@@ -38,6 +38,7 @@ from lanhar_core.config import Settings
 from lanhar_core.errors import BackendError, ConfigError, UnknownDatasetError
 from lanhar_core.jobs import Progress
 from lanhar_core.llm.base import Backend, Generation, PromptSpec
+from lanhar_core.llm.registry import prepare_hook
 from lanhar_core.llm.validation import ParsedReply, forbidden_terms, parse_label_reply, parse_window_reply
 from lanhar_core.prompts import VARIANTS, label_prompt, window_prompt
 from lanhar_core.prompts.loader import load_template
@@ -123,7 +124,7 @@ class _Runner:
         self.report = report
         self.params = backend.params()
         self.params_hash = store_it.params_hash(self.params)
-        self._prepare: Callable[[PromptSpec], PromptSpec] = getattr(backend, "prepare", lambda spec: spec)
+        self._prepare = prepare_hook(backend)
 
     def _generate(
         self, specs: list[PromptSpec], cancel: Progress, new_cache: dict[tuple, store_it.CacheEntry]

@@ -12,7 +12,8 @@ from lanhar_core.cli import main
 from lanhar_core.config import Settings, with_overrides
 from lanhar_core.errors import BackendUnavailableError, CancelledError, ConfigError, UnknownDatasetError
 from lanhar_core.interpret import balanced_window_ids, interpret_labels, interpret_windows
-from lanhar_core.jobs import Progress, tracked_job
+from lanhar_core.jobs import Progress
+from lanhar_core.tracking import tracked_job
 from lanhar_core.llm import local_backend
 from lanhar_core.llm.registry import make_backend
 from lanhar_core.llm.rules_backend import RulesBackend

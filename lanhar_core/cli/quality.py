@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from lanhar_core.cli.common import print_table, progress_bar, settings_from
-from lanhar_core.jobs import tracked_job
+from lanhar_core.tracking import tracked_job
 from lanhar_core.quality import kl
 from lanhar_core.quality.runs import (
     REPRESENTATIONS,

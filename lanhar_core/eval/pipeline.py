@@ -37,7 +37,8 @@ from lanhar_core.models.stage2 import (
     common_rate,
     unique_text_ids,
 )
-from lanhar_core.models.text_encoder import TextEncoder, load_text_encoder
+from lanhar_core.models.loading import load_text_encoder
+from lanhar_core.models.text_encoder import TextEncoder
 from lanhar_core.models.train_text import ENCODER_ARTIFACT, Stage1Data, fit_text_encoder
 from lanhar_core.vocab import category_of
 from storage import runs as run_store

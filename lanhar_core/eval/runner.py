@@ -25,9 +25,9 @@ from lanhar_core.eval.pipeline import VARIANTS, OursConfig, TextSet, run_ours, s
 from lanhar_core.eval.protocols import EvalTask, blind_rows, complex_task, cross_dataset_task, new_activity_task
 from lanhar_core.eval.texts import before_regeneration, ensure_texts, eval_collection, load_texts
 from lanhar_core.eval.zeroshot import scored_rows, zero_shot_predict
-from lanhar_core.jobs import Progress
+from lanhar_core.jobs import Progress, run_lifecycle
 from lanhar_core.models.checkpoint import code_version
-from lanhar_core.models.text_encoder import load_text_encoder
+from lanhar_core.models.loading import load_text_encoder
 from lanhar_core.vocab import COMMON_ACTIVITIES
 from storage import results as result_store
 from storage.activities import activity_categories
@@ -221,17 +221,12 @@ def benchmark(store: Store, settings: Settings, protocol: str, options: BenchOpt
     bench = Bench(store, settings, protocol, options, params, progress)
     progress.update(0, total, bench.benchmark_id)
     started = time.monotonic()
-    try:
+
+    def finish(status: str, error: str | None) -> None:
+        result_store.finish_benchmark(store, bench.benchmark_id, status, time.monotonic() - started, error)
+
+    with run_lifecycle(finish):
         yield bench
-    except (CancelledError, KeyboardInterrupt) as exc:
-        result_store.finish_benchmark(store, bench.benchmark_id, "interrupted", time.monotonic() - started, str(exc))
-        raise
-    except BaseException as exc:
-        result_store.finish_benchmark(store, bench.benchmark_id, "failed", time.monotonic() - started,
-                                      f"{type(exc).__name__}: {exc}")
-        raise
-    else:
-        result_store.finish_benchmark(store, bench.benchmark_id, "finished", time.monotonic() - started)
 
 
 def _methods_per_task(options: BenchOptions, supervised: bool = True) -> int:

@@ -28,13 +28,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from lanhar_core.config import Settings, TextEncoderSettings
+from lanhar_core.config import TextEncoderSettings
 from lanhar_core.errors import ModelError
 from lanhar_core.jobs import Progress
-from lanhar_core.runtime import select_device
-from storage import runs as run_store
-from storage.db import Store
-from storage.embedding_cache import StoreEmbeddingCache
 
 META_FILE = "lanhar_encoder.json"
 """Written by ``save``: encoder version, max length, chunking and learned temperature."""
@@ -300,24 +296,3 @@ class TextEncoder(nn.Module):
         (directory / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         self.weights_version = meta["weights_version"]
         return directory
-
-
-def load_text_encoder(settings: Settings, store: Store | None = None, run_id: int | None = None) -> TextEncoder:
-    """The encoder of stage-1 run ``run_id`` (else the configured pre-trained one), cached in ``store``.
-
-    With a store, embeddings go through its ``embedding_cache`` table, so evaluation and
-    stage 2 never encode a text twice with the same weights. It runs on ``[runtime] device``.
-    """
-    cache = StoreEmbeddingCache(store) if store is not None else None
-    device = select_device(settings.runtime)
-    if run_id is None:
-        cfg = settings.text_encoder
-        return TextEncoder.load(
-            cfg.path or None, max_length=cfg.max_length, chunk_stride=cfg.chunk_stride, cache=cache, device=device
-        )
-    if store is None:
-        raise ModelError("loading the encoder of a training run needs the store that recorded the run")
-    found = run_store.artifacts(store, run_id)
-    if "text_encoder" not in found:
-        raise ModelError(f"run {run_id} has no text_encoder artifact; is it a finished stage-1 (`lanhar train text`) run?")
-    return TextEncoder.load(found["text_encoder"], cache=cache, device=device)

@@ -30,7 +30,7 @@ from lanhar_core.config import Settings
 from lanhar_core.data.types import WindowSet
 from lanhar_core.errors import InsufficientDataError
 from lanhar_core.jobs import Progress
-from lanhar_core.models.checkpoint import CHECKPOINT_FILE, RunResult, RunTracker
+from lanhar_core.models.checkpoint import CHECKPOINT_FILE
 from lanhar_core.models.recognizer import TextEmbedder, label_embedding
 from lanhar_core.models.sensor_encoder import SensorEncoder, count_parameters, preset_config
 from lanhar_core.models import stage2
@@ -41,6 +41,7 @@ from lanhar_core.models.stage2 import (
     common_rate,
     unique_text_ids,
 )
+from lanhar_core.tracking import RunResult, RunTracker
 from lanhar_core.vocab import COMMON_ACTIVITIES, builtin_by_name
 from storage import runs
 from storage.db import Store
@@ -168,7 +169,7 @@ def _resolve_text_encoder(
     Encoders come through ``load_text_encoder`` so they share the store's embedding cache:
     the interpretations stage 1 (or an earlier stage 2) embedded are not encoded again.
     """
-    from lanhar_core.models.text_encoder import load_text_encoder
+    from lanhar_core.models.loading import load_text_encoder
 
     if text is None:
         parent = runs.latest_run(store, "text")

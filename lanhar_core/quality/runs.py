@@ -25,8 +25,9 @@ import pandas as pd
 from lanhar_core.config import Settings
 from lanhar_core.errors import BackendError, CancelledError, ConfigError, InsufficientDataError, NotFoundError
 from lanhar_core.interpret import dataset_candidates
-from lanhar_core.jobs import Progress
+from lanhar_core.jobs import Progress, run_lifecycle
 from lanhar_core.llm.base import Backend, Generation, GenerationContext, PromptSpec
+from lanhar_core.llm.registry import prepare_hook
 from lanhar_core.llm.validation import parse_window_reply
 from lanhar_core.prompts import revision_prompt, window_prompt
 from lanhar_core.quality import factcheck, kl
@@ -45,7 +46,7 @@ _CHUNK = 2000
 
 def default_embed(store: Store, settings: Settings) -> Embed:
     """``TextEncoder.encode`` of the configured encoder (pre-trained MiniLM by default), cached in the store."""
-    from lanhar_core.models.text_encoder import load_text_encoder
+    from lanhar_core.models.loading import load_text_encoder
 
     encoder = load_text_encoder(settings, store)
 
@@ -92,16 +93,10 @@ def _groups(frame: pd.DataFrame) -> list[str | None]:
 @contextmanager
 def _run(store: Store, kind: str, collection: str | None, dataset: str | None, params: dict[str, Any],
          backend: str | None = None, job_id: int | None = None) -> Iterator[int]:
-    """A run row that ends ``finished`` (the block sets the summary), ``cancelled`` or ``failed``."""
+    """A run row that ends as ``jobs.run_lifecycle`` decides; the block itself finishes it with its summary."""
     run_id = store_q.create_run(store, kind, collection, dataset, params, backend, job_id)
-    try:
+    with run_lifecycle(lambda status, error: store_q.finish_run(store, run_id, status, error=error), on_success=False):
         yield run_id
-    except CancelledError as exc:
-        store_q.finish_run(store, run_id, "cancelled", error=str(exc))
-        raise
-    except BaseException as exc:
-        store_q.finish_run(store, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
-        raise
 
 
 def _contradictions(frame: pd.DataFrame, features: dict[int, dict[str, float]], rel_tol: float) -> list[list[factcheck.Contradiction]]:
@@ -274,7 +269,7 @@ class _Reviser:
         self.candidates = candidates
         self.params = backend.params()
         self.params_hash = store_it.params_hash(self.params)
-        self._prepare: Callable[[PromptSpec], PromptSpec] = getattr(backend, "prepare", lambda spec: spec)
+        self._prepare = prepare_hook(backend)
         self.base: dict[int, PromptSpec] = {}
         self.sent: dict[int, PromptSpec] = {}
 
