@@ -49,7 +49,6 @@ from storage.datasets import load_windows
 from storage.db import Store
 
 
-
 @dataclass
 class InterpretReport:
     """What a run did. ``done`` targets got a stored version in this run; ``failed`` ones did not (re-run)."""

@@ -9,6 +9,7 @@ from scipy.signal import resample_poly
 from lanhar_core.data.types import GRAVITY
 from lanhar_core.errors import InvalidSignalError
 from lanhar_core.signal.features import FEATURE_KEYS, FEATURES, align_to_gravity, rotation_to_z, window_features
+
 from conftest import shared_dataset
 
 RATE = 20.0

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from fake_llm_server import FakeLLMServer, Reply
 from lanhar_core.config import LLMSettings, Settings, with_overrides
 from lanhar_core.errors import BackendError
 from lanhar_core.interpret import interpret_windows
@@ -24,6 +23,8 @@ from lanhar_core.llm.base import GenerationContext, PromptSpec
 from lanhar_core.llm.openai_backend import OpenAIBackend, public_url, retry_after_s
 from storage import interpretations as it
 from storage.db import Store
+
+from fake_llm_server import FakeLLMServer, Reply
 from window_fixtures import add_toy_dataset
 
 KEY = "sk-test-do-not-store-0123456789"

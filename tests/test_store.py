@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data_fixtures import make_recording, make_source, snapshot
 from lanhar_core.config import Settings
 from lanhar_core.data.ingest import ingest_source
 from lanhar_core.errors import NotFoundError, StoreError, StoreLockedError
 from storage import datasets as dataset_store
 from storage.db import Store
+
+from data_fixtures import make_recording, make_source, snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -28,8 +28,9 @@ from lanhar_core.data.types import WindowSet
 from lanhar_core.errors import InsufficientDataError, NotFoundError
 from lanhar_core.eval.protocols import EvalTask, blind_sample, per_label_sample
 from lanhar_core.jobs import Progress
-from lanhar_core.models.recognizer import Recognizer, label_embedding
 from lanhar_core.models import stage2
+from lanhar_core.models.loading import load_text_encoder
+from lanhar_core.models.recognizer import Recognizer, label_embedding
 from lanhar_core.models.stage2 import (
     AlignmentData,
     EpochHook,
@@ -37,14 +38,12 @@ from lanhar_core.models.stage2 import (
     common_rate,
     unique_text_ids,
 )
-from lanhar_core.models.loading import load_text_encoder
 from lanhar_core.models.text_encoder import TextEncoder
 from lanhar_core.models.train_text import ENCODER_ARTIFACT, Stage1Data, fit_text_encoder
 from lanhar_core.vocab import category_of
 from storage import runs as run_store
 from storage.activities import activity_categories
 from storage.db import Store
-from storage.embedding_cache import StoreEmbeddingCache
 
 VARIANTS = ("transductive", "inductive")
 

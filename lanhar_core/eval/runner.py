@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from lanhar_core.config import Settings, with_overrides
-from lanhar_core.errors import CancelledError, ConfigError
+from lanhar_core.errors import ConfigError
 from lanhar_core.eval.baselines import SUPERVISED_BASELINES, Classifier, tune_and_fit
 from lanhar_core.eval.metrics import category_accuracy, score
 from lanhar_core.eval.pipeline import VARIANTS, OursConfig, TextSet, run_ours, source_sample, unlabeled_sample

@@ -89,7 +89,7 @@ def prepare_hook(backend: Backend) -> Callable[[PromptSpec], PromptSpec]:
     entry = _BY_NAME.get(backend.name)
     if entry is None or "prepare" not in entry.hooks:
         return _unchanged
-    prepare: Callable[[PromptSpec], PromptSpec] = getattr(backend, "prepare")
+    prepare: Callable[[PromptSpec], PromptSpec] = backend.prepare  # type: ignore[attr-defined]
     return prepare
 
 

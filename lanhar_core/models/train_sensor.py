@@ -30,10 +30,10 @@ from lanhar_core.config import Settings
 from lanhar_core.data.types import WindowSet
 from lanhar_core.errors import InsufficientDataError
 from lanhar_core.jobs import Progress
+from lanhar_core.models import stage2
 from lanhar_core.models.checkpoint import CHECKPOINT_FILE
 from lanhar_core.models.recognizer import TextEmbedder, label_embedding
 from lanhar_core.models.sensor_encoder import SensorEncoder, count_parameters, preset_config
-from lanhar_core.models import stage2
 from lanhar_core.models.stage2 import (
     AlignmentData,
     AugmentOptions,

@@ -26,16 +26,16 @@ import pandas as pd
 import torch
 from sklearn.metrics import f1_score
 
-from lanhar_core.eval.splits import subject_split
 from lanhar_core.config import Settings, TextEncoderSettings, with_overrides
 from lanhar_core.errors import ConfigError, NotFoundError
+from lanhar_core.eval.splits import subject_split
 from lanhar_core.jobs import Progress
 from lanhar_core.models import losses
 from lanhar_core.models.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from lanhar_core.models.recognizer import label_embedding
 from lanhar_core.models.text_decoder import TextDecoder
-from lanhar_core.runtime import select_device, training_autocast
 from lanhar_core.models.text_encoder import TextEncoder
+from lanhar_core.runtime import select_device, training_autocast
 from lanhar_core.tracking import RunResult, RunTracker
 from lanhar_core.vocab import category_of
 from storage import runs as run_store

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from lanhar_core.config import Settings
-from lanhar_core.errors import BackendError, CancelledError, ConfigError, InsufficientDataError, NotFoundError
+from lanhar_core.errors import BackendError, ConfigError, InsufficientDataError, NotFoundError
 from lanhar_core.interpret import dataset_candidates
 from lanhar_core.jobs import Progress, run_lifecycle
 from lanhar_core.llm.base import Backend, Generation, GenerationContext, PromptSpec
