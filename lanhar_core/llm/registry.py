@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lanhar_core.config import LLMSettings, Settings
+from lanhar_core.config import Settings
 from lanhar_core.errors import ConfigError
 from lanhar_core.llm.base import Backend, PromptSpec
 
@@ -22,31 +22,31 @@ HOOKS = ("prepare",)
 """Every hook a backend can declare; ``prepare(spec) -> PromptSpec``."""
 
 
-def _rules(cfg: LLMSettings) -> Backend:
+def _rules(settings: Settings) -> Backend:
     from lanhar_core.llm.rules_backend import RulesBackend
 
     return RulesBackend()
 
 
-def _openai(cfg: LLMSettings) -> Backend:
+def _openai(settings: Settings) -> Backend:
     from lanhar_core.llm.openai_backend import OpenAIBackend
 
-    return OpenAIBackend(cfg)
+    return OpenAIBackend(settings.llm, batch_dir=settings.cache_dir / "openai-batches")
 
 
-def _local(cfg: LLMSettings) -> Backend:
+def _local(settings: Settings) -> Backend:
     from lanhar_core.llm.local_backend import LocalBackend
 
-    return LocalBackend(cfg)
+    return LocalBackend(settings.llm)
 
 
 @dataclass(frozen=True)
 class BackendEntry:
-    """One registered backend: ``create`` builds it from ``[llm]``; ``hooks`` names the ``HOOKS`` it implements."""
+    """One registered backend: ``create`` builds it from the settings; ``hooks`` names the ``HOOKS`` it implements."""
 
     name: str
     description: str
-    create: Callable[[LLMSettings], Backend]
+    create: Callable[[Settings], Backend]
     hooks: tuple[str, ...] = ()
 
 
@@ -78,7 +78,7 @@ def make_backend(settings: Settings, name: str | None = None) -> Backend:
     chosen = (name or settings.llm.backend).strip().lower()
     if chosen not in _BY_NAME:
         raise ConfigError(f"unknown interpretation backend {chosen!r}; choose one of: {', '.join(BACKENDS)}")
-    return _BY_NAME[chosen].create(settings.llm)
+    return _BY_NAME[chosen].create(settings)
 
 
 def prepare_hook(backend: Backend) -> Callable[[PromptSpec], PromptSpec]:
