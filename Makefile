@@ -20,6 +20,7 @@ app: $(STAMP)
 	$(VENV)/bin/streamlit run app/main.py
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest -q
 
 bench-quick: $(STAMP)

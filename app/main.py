@@ -20,9 +20,9 @@ import streamlit as st  # noqa: E402
 from app.components.context import get_settings, get_store  # noqa: E402
 from lanhar_core.config import Settings  # noqa: E402
 from lanhar_core.data.sample import ensure_sample  # noqa: E402
-from lanhar_core.sample_interpretations import ensure_sample_interpretations  # noqa: E402
 from lanhar_core.errors import LanharError  # noqa: E402
 from lanhar_core.jobs import Progress  # noqa: E402
+from lanhar_core.sample_interpretations import ensure_sample_interpretations  # noqa: E402
 from storage.db import Store  # noqa: E402
 
 PAGES_DIR = ROOT / "pages"

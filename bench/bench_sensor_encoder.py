@@ -1,17 +1,22 @@
-"""Sensor encoder presets: size, CPU latency, and (with a store) alignment and accuracy.
+"""Sensor encoder presets: size, CPU latency against the machine's own matmul peak, and quality.
 
-    python bench/bench_sensor_encoder.py                      # efficiency table only
+    OMP_NUM_THREADS=2 python bench/bench_sensor_encoder.py --threads 2       # efficiency only
     python bench/bench_sensor_encoder.py --home DIR --source sample_hapt \\
         --target sample_motionsense --collection rules:rules-v2 --epochs 15
 
-Efficiency: parameters, size of the exported TorchScript file, and per-window latency of
-the eager model in inference mode at batch 1 and batch 256 (median over many runs, after
-warm-up; torch's default thread count). Quality: each preset is trained for the same
-epochs on the same windows, split and seed (stage 2 on the source; the text encoder is
-the newest stage-1 run in the store, else the pre-trained MiniLM), then reports the
-source-validation alignment recall@1 and zero-shot accuracy, and the zero-shot accuracy
-on the target (its labels are read only for this metric). The label set is every label
-with descriptions in the collection that occurs in the source validation split or the target.
+Efficiency, all in one run so that every figure shares the machine's state: parameters,
+FLOPs per window (counted by torch), the size of the exported ONNX file (fp32 and int8),
+and milliseconds per window at batch 1 and batch 256 (median over many runs after
+warm-up) for the eager torch model, onnxruntime fp32 and onnxruntime int8, each with the
+same ``--threads``. Beside them a plain float32 numpy matmul (1024^3, same threads, measured
+before and after, the better kept) gives the machine's GFLOP/s; the ``peak`` column is the
+batch-256 GFLOP/s achieved divided by it, the share of the machine the encoder uses.
+Quality: each preset is trained for the same epochs on the same windows, split and seed
+(stage 2 on the source; the text encoder is the newest stage-1 run in the store, else the
+pre-trained MiniLM), then reports the source-validation alignment recall@1 and zero-shot
+accuracy, and the zero-shot accuracy on the target (its labels are read only for this
+metric). The label set is every label with descriptions in the collection that occurs in
+the source validation split or the target.
 """
 
 from __future__ import annotations
@@ -20,43 +25,94 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
+from torch.utils.flop_counter import FlopCounterMode
 
 from lanhar_core.cli.common import print_table
-from lanhar_core.models.export import ENCODER_FILE, export_artifact
+from lanhar_core.models.export import ENCODER_FILE, INT8_FILE, export_artifact, load_artifact
 from lanhar_core.models.recognizer import Preprocessing, Recognizer
 from lanhar_core.models.sensor_encoder import PRESETS, count_parameters, create_sensor_encoder
 
 
-def latency_ms(model: torch.nn.Module, batch: int, runs: int) -> float:
-    """Median milliseconds per window over ``runs`` forward passes of one batch."""
-    x = torch.randn(batch, 120, 6)
+def per_window_ms(run: Callable[[np.ndarray], object], batch: int, runs: int) -> float:
+    """Median milliseconds per window over ``runs`` calls on one batch of plausible windows."""
+    x = np.random.default_rng(0).normal(0.0, 2.0, size=(batch, 120, 6)).astype(np.float32)
+    x[:, :, 2] += 9.81
+    for _ in range(3):
+        run(x)
     times = []
-    with torch.inference_mode():
-        for _ in range(3):
-            model(x)
-        for _ in range(runs):
-            start = time.perf_counter()
-            model(x)
-            times.append(time.perf_counter() - start)
+    for _ in range(runs):
+        start = time.perf_counter()
+        run(x)
+        times.append(time.perf_counter() - start)
     return statistics.median(times) * 1000 / batch
 
 
-def efficiency(embed_dim: int, runs_b1: int, runs_b256: int) -> None:
+def matmul_gflops(n: int = 1024, runs: int = 5) -> float:
+    """GFLOP/s of the best of ``runs`` float32 n x n matmuls: what this machine's BLAS reaches now."""
+    a = np.random.default_rng(0).normal(size=(n, n)).astype(np.float32)
+    a @ a
+    best = min(_timed(lambda: a @ a) for _ in range(runs))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def flops_per_window(model: torch.nn.Module) -> float:
+    """Floating-point operations of one window's forward pass, as torch's flop counter sees them.
+
+    Counted in training mode without gradients: in eval mode the Transformer layers take a
+    fused fast path whose matmuls the counter does not see (dropout adds no FLOPs).
+    """
+    counter = FlopCounterMode(display=False)
+    model.train()
+    with counter, torch.no_grad():
+        model(torch.zeros(1, 120, 6))
+    model.eval()
+    return float(counter.get_total_flops())
+
+
+def efficiency(embed_dim: int, runs_b1: int, runs_b256: int, threads: int) -> None:
     rows = []
+    peaks = [matmul_gflops()]
     for preset in PRESETS:
+        torch.manual_seed(0)
         model = create_sensor_encoder(preset, embed_dim).eval()
+        signals = np.random.default_rng(1).normal(0.0, 2.0, size=(64, 120, 6)).astype(np.float32)
+        model.normalizer.fit(signals)
+        flops = flops_per_window(model)
         recognizer = Recognizer(model, Preprocessing(20.0, 120, 60), temperature=0.07)
+
+        def eager(x: np.ndarray, model: torch.nn.Module = model) -> object:
+            with torch.inference_mode():
+                return model(torch.from_numpy(x))
+
         with tempfile.TemporaryDirectory() as tmp:
-            size_mb = (export_artifact(recognizer, tmp) / ENCODER_FILE).stat().st_size / 1e6
-        rows.append(
-            (preset, count_parameters(model), round(size_mb, 2), latency_ms(model, 1, runs_b1), latency_ms(model, 256, runs_b256))
-        )
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print_table(["preset", "parameters", "torchscript MB", "ms/window b1", "ms/window b256"], rows)
+            out = export_artifact(recognizer, tmp, int8=True)
+            sizes = [(out / name).stat().st_size / 1e6 for name in (ENCODER_FILE, INT8_FILE)]
+            runners = {"torch": eager, "onnx": load_artifact(out, threads=threads).embed,
+                       "onnx int8": load_artifact(out, int8=True, threads=threads).embed}
+            for name, run in runners.items():
+                b1, b256 = per_window_ms(run, 1, runs_b1), per_window_ms(run, 256, runs_b256)
+                size = {"onnx": sizes[0], "onnx int8": sizes[1]}.get(name, float("nan"))
+                rows.append([preset, name, count_parameters(model), flops / 1e6, size, b1, b256, flops / (b256 / 1000) / 1e9])
+    peaks.append(matmul_gflops())
+    peak = max(peaks)
+    for row in rows:
+        row.append(row[-1] / peak)
+    print(f"torch {torch.__version__}, {threads} threads; numpy float32 matmul {peak:.1f} GFLOP/s "
+          f"(before {peaks[0]:.1f}, after {peaks[1]:.1f})")
+    print_table(["preset", "runtime", "parameters", "MFLOP/window", "MB", "ms/window b1", "ms/window b256",
+                 "GFLOP/s b256", "peak"], rows)
 
 
 def quality(args: argparse.Namespace) -> None:
@@ -121,12 +177,12 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-latency", action="store_true")
-    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, default=2, help="threads for torch, onnxruntime and numpy")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     if not args.skip_latency:
-        efficiency(args.embed_dim, args.runs_b1, args.runs_b256)
+        with threadpool_limits(args.threads):
+            efficiency(args.embed_dim, args.runs_b1, args.runs_b256, args.threads)
     if args.home:
         quality(args)
 

@@ -7,7 +7,7 @@ For each pair and variant, ours is trained exactly as ``lanhar bench cross`` tra
 split, budgets, cached stage-1 encoder, texts of the evaluation collection, which must
 already hold the windows' interpretations: run the benchmark once first). After every
 stage-2 epoch two figures are taken: macro-F1 on the source's held-out subjects (what
-``[eval] stage2_keep_best_epoch`` selects on) and macro-F1 on the target (read here only
+``[sensor_encoder] keep_best_epoch`` selects on) and macro-F1 on the target (read here only
 to judge that choice; no training code sees it). The table compares the last epoch, the
 epoch selected on the source, and the best target epoch (an oracle no method may use).
 """
@@ -41,7 +41,7 @@ def run_pair(store: Store, settings: Settings, source: str, target: str, variant
     on_target = labelled_set(task.test, task.eval_labels, texts, encoder)
     target_f1: list[float] = []
     result = run_ours(store, settings, task, texts, cfg, seed, Progress(),
-                      lambda epoch, model: target_f1.append(on_target.macro_f1(model)))
+                      lambda epoch, model, entry: target_f1.append(on_target.macro_f1(model)))
     val_f1 = [e["val_macro_f1"] for e in result.info["stage2_epochs"]]
     return {"val": val_f1, "target": target_f1, "kept": result.info["stage2_kept_epoch"]}
 

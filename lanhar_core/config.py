@@ -50,6 +50,10 @@ class LLMSettings:
     default; 'rules-v2', the earlier level-word writer). ``placement_descriptions``: besides
     ``label_descriptions`` placement-independent descriptions, write as many for each body
     segment (trunk, thigh, forearm), which recognition uses for recordings from there.
+    ``mode`` (openai backend): 'sync' sends each prompt as a request;
+    'batch' sends each run's batch of prompts as one OpenAI Batch API job (half price, answered
+    within ``batch_completion_window``, polled every ``batch_poll_s``; set ``batch_size`` large,
+    e.g. 5000, so a run is a few jobs rather than many). A stopped run resumes its job.
     """
 
     backend: str = "rules"
@@ -73,6 +77,9 @@ class LLMSettings:
     batch_size: int = 32
     retry_backoff_s: float = 1.0
     max_retry_after_s: float = 120.0
+    mode: str = "sync"
+    batch_poll_s: float = 30.0
+    batch_completion_window: str = "24h"
     api_key: str = field(default="", repr=False)
 
 
@@ -193,6 +200,10 @@ class SensorEncoderSettings:
     body-segment frame (``data.frame = 'segment'``) are instead turned about the segment axis
     alone, by up to ``heading_rotation_deg``, always: how a device sits around the thigh or
     trunk is unknown, its tilt is the posture and must stay.
+    ``keep_best_epoch``: keep the weights of the epoch with the best zero-shot macro-F1 on
+    the source's held-out recordings (scored among the labels described) instead of the last
+    epoch's; off, because on 16 pair/variant benchmark runs it changed target macro-F1 by -7
+    to +5 points, about -1 on average (``bench/bench_stage2_epochs.py``, bench/README.md).
     ``unknown_threshold``: the recognizer answers 'unknown' when the top probability
     (``unknown_on`` = 'probability') or cosine ('cosine') is below it; 0 disables it.
     ``new_label_steal_rate``: the share of the trained labels' held-out windows a label the
@@ -210,6 +221,7 @@ class SensorEncoderSettings:
     tau: float = 0.07
     grad_clip: float = 1.0
     val_fraction: float = 0.2
+    keep_best_epoch: bool = False
     augment_rotation_deg: float = 0.0
     source_only_rotation_deg: float = 180.0
     heading_rotation_deg: float = 180.0
@@ -237,10 +249,7 @@ class EvalSettings:
     windows drawn blind to their labels; the zero-shot baseline scores at most
     ``zeroshot_windows`` target windows (0 = all; the supervised baselines and ours always
     score all of them). ``sensor_epochs``: stage-2 epochs (0 = ``sensor_encoder.epochs``).
-    ``stage2_keep_best_epoch``: keep the stage-2 weights of the epoch with the best zero-shot
-    macro-F1 on the source's validation subjects instead of the last epoch's; off, because
-    on 16 pair/variant runs it changed target macro-F1 by -7 to +5 points, about -1 on
-    average (``bench/bench_stage2_epochs.py``, bench/README.md).
+    Stage 2 keeps the epoch as users' training does (``sensor_encoder.keep_best_epoch``).
     ``complex_trials``/``complex_kl_dims``: random half/half subject splits scored by the
     Gaussian KL of PCA-reduced hand-crafted features, the most divergent one is used (paper
     4.4). ``quick_*``: the ``--quick`` budgets (built-in sample, one seed, stage 1 shortened
@@ -255,7 +264,6 @@ class EvalSettings:
     stage2_target_windows: int = 2000
     zeroshot_windows: int = 0
     sensor_epochs: int = 0
-    stage2_keep_best_epoch: bool = False
     complex_trials: int = 20
     complex_kl_dims: int = 8
     quick_windows_per_label: int = 24
@@ -263,6 +271,23 @@ class EvalSettings:
     quick_text_per_class: int = 8
     quick_text_max_length: int = 96
     quick_sensor_epochs: int = 2
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """Where models run (stage 1, stage 2, text embedding, the DCNN/Transformer baselines, recognition).
+
+    ``device``: 'auto' (a CUDA GPU when torch sees one, else the CPU), 'cpu' or 'cuda'
+    (an error naming this setting when there is no GPU, rather than a silent CPU run that
+    takes hours). ``threads``: CPU threads torch may use (0 keeps torch's default, one per
+    core). ``mixed_precision``: train in bfloat16 autocast on a GPU (weights, optimiser
+    and losses' reductions stay float32; bf16 needs no loss scaling); never used on the CPU,
+    where it is slower, nor for inference, so embeddings and their cache do not depend on it.
+    """
+
+    device: str = "auto"
+    threads: int = 0
+    mixed_precision: bool = True
 
 
 @dataclass(frozen=True)
@@ -274,6 +299,7 @@ class Settings:
     text_encoder: TextEncoderSettings = field(default_factory=TextEncoderSettings)
     sensor_encoder: SensorEncoderSettings = field(default_factory=SensorEncoderSettings)
     eval: EvalSettings = field(default_factory=EvalSettings)
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
 
     @property
     def db_path(self) -> Path:
@@ -303,6 +329,7 @@ _SECTIONS = {
     "text_encoder": TextEncoderSettings,
     "sensor_encoder": SensorEncoderSettings,
     "eval": EvalSettings,
+    "runtime": RuntimeSettings,
 }
 
 
@@ -386,6 +413,13 @@ def _validate(settings: Settings) -> None:
     ev = settings.eval
     if ev.seeds < 1 or not 0 < ev.val_fraction < 1:
         raise ConfigError(f"eval.seeds must be >= 1 and eval.val_fraction in (0, 1), got {ev.seeds}, {ev.val_fraction}")
+    if settings.llm.mode not in ("sync", "batch"):
+        raise ConfigError(f"llm.mode must be 'sync' or 'batch', got {settings.llm.mode!r}")
+    rt = settings.runtime
+    if rt.device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"runtime.device must be 'auto', 'cpu' or 'cuda', got {rt.device!r}")
+    if rt.threads < 0:
+        raise ConfigError(f"runtime.threads must be 0 (torch's default) or a positive number, got {rt.threads}")
     q = settings.quality
     if len(q.k_range) != 2 or not 1 <= q.k_range[0] <= q.k_range[1]:
         raise ConfigError(f"quality.k_range must be two integers 1 <= lo <= hi, got {q.k_range}")

@@ -16,8 +16,8 @@ Replies of LLM backends are cached by (prompt, backend, model, parameters): an i
 request, in this run or any later one, is answered from the store and never paid twice.
 The rule-based writer is not cached (it is deterministic and cheaper than a lookup).
 
-A backend with a limited context may offer ``prepare(spec) -> PromptSpec`` returning the
-prompt it will actually send (the ``local`` backend shortens the knowledge part); the
+A backend with a limited context may declare the ``prepare`` hook in the backend table
+(``llm.registry``), ``prepare(spec) -> PromptSpec`` returning the prompt it will actually send (the ``local`` backend shortens the knowledge part); the
 pipeline stores and caches that prompt, so the stored prompt is always the one answered.
 
 Window prompts see the window's signals, its recording's placement and rate, and the
@@ -39,16 +39,17 @@ from lanhar_core.data.types import WindowSet
 from lanhar_core.errors import BackendError, ConfigError, UnknownDatasetError
 from lanhar_core.jobs import Progress
 from lanhar_core.llm.base import Backend, Generation, PromptSpec
+from lanhar_core.llm.registry import prepare_hook
 from lanhar_core.llm.validation import ParsedReply, forbidden_terms, parse_label_reply, parse_window_reply
-from lanhar_core.prompts import VARIANTS, label_prompt, window_prompt
 from lanhar_core.placement import SEGMENTS
+from lanhar_core.prompts import VARIANTS, label_prompt, window_prompt
 from lanhar_core.prompts.loader import load_template
+from lanhar_core.signal.features import window_features_batch
 from lanhar_core.signal.segment_frame import to_segment_frame
 from lanhar_core.vocab import builtin_by_name
 from storage import interpretations as store_it
 from storage.datasets import load_windows
 from storage.db import Store
-
 
 
 @dataclass
@@ -125,7 +126,7 @@ class _Runner:
         self.report = report
         self.params = backend.params()
         self.params_hash = store_it.params_hash(self.params)
-        self._prepare: Callable[[PromptSpec], PromptSpec] = getattr(backend, "prepare", lambda spec: spec)
+        self._prepare = prepare_hook(backend)
 
     def _generate(
         self, specs: list[PromptSpec], cancel: Progress, new_cache: dict[tuple, store_it.CacheEntry]
@@ -286,7 +287,8 @@ def interpret_windows(
     """Interpret the windows of ``dataset`` (all, or ``window_ids``; at most the first ``limit``).
 
     Windows that already have a version in ``collection`` are skipped, so re-running the
-    same command resumes an interrupted run. Raises ``BackendError`` when a whole batch
+    same command resumes an interrupted run. The store is pinned for the run and feature
+    records are computed per batch of windows (``window_features_batch``). Raises ``BackendError`` when a whole batch
     fails (the backend is down); everything finished before that is already stored.
     """
     if variant not in VARIANTS:
@@ -313,25 +315,28 @@ def interpret_windows(
     progress.update(0, len(pending), f"{report.skipped} already interpreted")
     segment_frame = _segment_frame_of(store, dataset, pending) if backend.window_frame == "segment" and pending else None
     segment_frame_row = {} if segment_frame is None else {int(w): i for i, w in enumerate(segment_frame.ids)}
-    for start in range(0, len(pending), batch_size):
-        progress.check_cancelled()
-        batch_ids = pending[start : start + batch_size]
-        windows = load_windows(store, ids=batch_ids) if segment_frame is None else segment_frame.subset(
-            np.array([segment_frame_row[w] for w in batch_ids])
-        )
-        row_of = {int(w): i for i, w in enumerate(windows.ids)}
-        targets = []
-        for window_id in batch_ids:
-            row = row_of[window_id]
-            spec = window_prompt(
-                windows.signals[row], windows.rate_hz, str(windows.placements[row] or ""), candidates, variant=variant,
-                upright_known=windows.upright_known is not None and bool(windows.upright_known[row]),
+    with store.pinned():
+        for start in range(0, len(pending), batch_size):
+            progress.check_cancelled()
+            batch_ids = pending[start : start + batch_size]
+            windows = load_windows(store, ids=batch_ids) if segment_frame is None else segment_frame.subset(
+                np.array([segment_frame_row[w] for w in batch_ids])
             )
-            targets.append(_Target({"target_kind": "window", "window_id": window_id}, spec, judge))
-        try:
-            runner.run_batch(targets, "window", progress)
-        finally:
-            report.elapsed_s = time.monotonic() - started
+            row_of = {int(w): i for i, w in enumerate(windows.ids)}
+            features = window_features_batch(windows.signals, windows.rate_hz)
+            targets = []
+            for window_id in batch_ids:
+                row = row_of[window_id]
+                spec = window_prompt(
+                    windows.signals[row], windows.rate_hz, str(windows.placements[row] or ""), candidates,
+                    variant=variant, features=features[row],
+                    upright_known=windows.upright_known is not None and bool(windows.upright_known[row]),
+                )
+                targets.append(_Target({"target_kind": "window", "window_id": window_id}, spec, judge))
+            try:
+                runner.run_batch(targets, "window", progress)
+            finally:
+                report.elapsed_s = time.monotonic() - started
     report.elapsed_s = time.monotonic() - started
     return report
 

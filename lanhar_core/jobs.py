@@ -1,25 +1,32 @@
-"""Progress reporting and cancellation for long operations.
+"""Progress reporting, cancellation, and how a run ends: the storage-free part of every long operation.
 
 Every long operation takes a ``Progress``: it reports ``(done, total, message)`` and
-answers whether it should stop. ``tracked_job`` backs one with a row in the store's
-``jobs`` table, so the CLI (progress bar) and the app (polling) read the same state, and a
-cancel requested from either side reaches the worker. Writes to the store are throttled so
-that fine-grained progress does not turn into thousands of transactions.
+answers whether it should stop. Backends, models and downloads import only this module,
+so they do not depend on the store; ``lanhar_core.tracking`` mirrors a ``Progress`` into
+the store's ``jobs`` table and records training runs.
+
+One status vocabulary (``RUN_STATUSES``) serves jobs, quality runs, training runs and
+benchmarks, and ``run_lifecycle`` decides it in one place: a block that returns is
+``finished``; one stopped by a cancel request (``CancelledError``) or Ctrl-C is
+``interrupted`` (what it did is kept, and a training run can be resumed); any other
+exception makes it ``failed``, with the exception's type and message as its error.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from lanhar_core.errors import CancelledError
-from storage import jobs as job_store
-from storage.db import Store
 
 ProgressCallback = Callable[[int, int | None, str], None]
+
+RUN_STATUSES: tuple[str, ...] = ("running", "finished", "failed", "interrupted")
+"""Status of a job, quality run, training run or benchmark; every one but 'running' is final."""
+
+Finish = Callable[[str, str | None], None]
+"""Records a final status and error (``None`` when finished) wherever a kind of run lives."""
 
 
 class Progress:
@@ -58,55 +65,26 @@ class Progress:
             raise CancelledError(f"cancelled after {self.done} of {self.total or '?'} steps")
 
 
-class StoreProgress(Progress):
-    """A ``Progress`` mirrored into the ``jobs`` table (throttled to ``min_interval_s``)."""
-
-    def __init__(
-        self,
-        store: Store,
-        job_id: int,
-        callback: ProgressCallback | None = None,
-        cancel_event: threading.Event | None = None,
-        min_interval_s: float = 0.5,
-    ) -> None:
-        super().__init__(callback, cancel_event)
-        self.store = store
-        self.job_id = job_id
-        self.min_interval_s = min_interval_s
-        self._last_write = 0.0
-
-    def update(self, done: int, total: int | None = None, message: str = "") -> None:
-        super().update(done, total, message)
-        now = time.monotonic()
-        finished = self.total is not None and done >= self.total
-        if finished or now - self._last_write >= self.min_interval_s:
-            self._last_write = now
-            if job_store.update_job(self.store, self.job_id, self.done, self.total, self.message):
-                self.cancel_event.set()
+def ending(exc: BaseException | None) -> tuple[str, str | None]:
+    """(status, error) of a block that ended with ``exc`` (``None``: it returned)."""
+    if exc is None:
+        return "finished", None
+    if isinstance(exc, (CancelledError, KeyboardInterrupt)):
+        return "interrupted", str(exc) or "interrupted by the user"
+    return "failed", f"{type(exc).__name__}: {exc}"
 
 
 @contextmanager
-def tracked_job(
-    store: Store,
-    kind: str,
-    params: dict[str, Any],
-    callback: ProgressCallback | None = None,
-    cancel_event: threading.Event | None = None,
-) -> Iterator[StoreProgress]:
-    """Run a block as a job recorded in the store; its final status reflects how the block ended."""
-    job_id = job_store.create_job(store, kind, params)
-    progress = StoreProgress(store, job_id, callback, cancel_event)
+def run_lifecycle(finish: Finish, on_success: bool = True) -> Iterator[None]:
+    """Run a block and record how it ended with ``finish(status, error)``; exceptions propagate.
+
+    ``on_success=False`` for records the block closes itself when it succeeds (a quality
+    run writes its summary with its final status).
+    """
     try:
-        yield progress
-    except CancelledError as exc:
-        job_store.finish_job(store, job_id, "cancelled", error=str(exc))
-        raise
-    except KeyboardInterrupt:
-        job_store.finish_job(store, job_id, "interrupted", error="interrupted by the user")
-        raise
+        yield
     except BaseException as exc:
-        job_store.finish_job(store, job_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        finish(*ending(exc))
         raise
-    else:
-        job_store.update_job(store, job_id, progress.done, progress.total, progress.message)
-        job_store.finish_job(store, job_id, "finished")
+    if on_success:
+        finish(*ending(None))

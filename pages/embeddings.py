@@ -17,9 +17,9 @@ import streamlit as st
 
 from app.components.context import get_settings, get_store
 from app.components.errors import user_errors
+from app.components.jobs import show_job, start_job
 from app.components.plots import activity_color
 from app.components.projection import METHODS, project_2d
-from app.components.jobs import show_job, start_job
 from app.components.representations import FEATURES, RAW, REPRESENTATIONS, TEXT, window_vectors
 from lanhar_core.jobs import Progress
 from lanhar_core.quality.kl import ESTIMATORS

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app.components.context import get_settings, get_store
+from app.components.context import get_backend, get_settings, get_store
 from app.components.errors import user_errors
 from app.components.filters import pick_one, pick_optional
 from app.components.jobs import show_job, start_job
@@ -29,7 +29,6 @@ from app.components.review_actions import (
 )
 from lanhar_core.config import Settings
 from lanhar_core.jobs import Progress
-from lanhar_core.llm.registry import make_backend
 from lanhar_core.quality import factcheck
 from lanhar_core.quality.runs import default_embed, run_factcheck, run_flagging, run_regeneration
 from lanhar_core.signal.features import FEATURES, window_features
@@ -195,7 +194,7 @@ def action_buttons(store: Store, item: interp_store.Interpretation, reviewer: st
         if r.button("Reject", key="review_reject", icon=":material/close:", disabled=item.review_status == "rejected"):
             reject(store, item, reviewer)
             st.rerun()
-        backend = make_backend(get_settings())
+        backend = get_backend()
         if g.button("Regenerate", key="review_regenerate", icon=":material/refresh:",
                     help=f"Ask {backend.name} ({backend.model}) to check this text against the data and correct it"):
             with st.spinner(f"Asking {backend.name} to revise it..."):
@@ -239,7 +238,7 @@ def quality_runs(store: Store, collection: str, datasets: list[str]) -> None:
 
 def regenerate_dataset(store: Store, settings: Settings, collection: str, dataset: str, progress: Progress) -> None:
     """Iterative re-generation of the dataset's flagged texts with the configured backend (runs in the job thread)."""
-    run_regeneration(store, settings, collection, dataset, make_backend(settings), default_embed(store, settings),
+    run_regeneration(store, settings, collection, dataset, get_backend(), default_embed(store, settings),
                      progress=progress, job_id=progress.job_id)
 
 

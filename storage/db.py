@@ -5,6 +5,12 @@ lifetime. DuckDB allows one writing process per file, so holding a connection op
 app would lock the CLI out for as long as the app runs; opening per unit of work lets the
 app and the CLI take turns. A process that finds the file locked retries for
 ``lock_timeout_s`` and then raises ``StoreLockedError`` naming the holder.
+
+Batch jobs (interpreting a dataset, a benchmark) pin the store instead (``Store.pinned``):
+one connection stays open for the job and every unit of work gets a cursor on it. Opening
+and closing the file per unit of work costs a checkpoint each time the last connection
+closes, which dominated the rules writer's time (bench/README.md); the price is that the
+app waits for the job to finish, as it would for any writer.
 """
 
 from __future__ import annotations
@@ -58,6 +64,9 @@ class Store:
         self.path = Path(path)
         self.lock_timeout_s = lock_timeout_s
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._pin_lock = threading.Lock()
+        self._pins = 0
+        self._pinned: duckdb.DuckDBPyConnection | None = None
         self._migrate()
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -81,13 +90,38 @@ class Store:
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection for one unit of work, closed afterwards."""
-        conn = self._open(read_only)
+        """A connection for one unit of work, closed afterwards (a cursor on the pinned one while pinned).
+
+        While pinned the cursor can write even when ``read_only`` is asked for: DuckDB refuses
+        a read-only connection to a file this process holds open for writing.
+        """
+        with self._pin_lock:
+            pinned = self._pinned
+            conn = pinned.cursor() if pinned is not None else None
+        if conn is None:
+            conn = self._open(read_only)
         try:
             yield conn
         finally:
             with _OPEN_CLOSE:
                 conn.close()
+
+    @contextmanager
+    def pinned(self) -> Iterator[Store]:
+        """Keep the database open for the block (re-entrant): see the module docstring."""
+        with self._pin_lock:
+            if self._pins == 0:
+                self._pinned = self._open(read_only=False)
+            self._pins += 1
+        try:
+            yield self
+        finally:
+            with self._pin_lock:
+                self._pins -= 1
+                if self._pins == 0 and self._pinned is not None:
+                    with _OPEN_CLOSE:
+                        self._pinned.close()
+                    self._pinned = None
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

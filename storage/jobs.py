@@ -9,9 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from lanhar_core.errors import NotFoundError
+from lanhar_core.jobs import RUN_STATUSES
 from storage.db import Store, newest_rows
 
-TERMINAL = ("finished", "failed", "cancelled", "interrupted")
+TERMINAL = RUN_STATUSES[1:]
+"""A job in one of these has ended (``lanhar_core.jobs`` says what each means)."""
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from typing import Any
 import pandas as pd
 
 from lanhar_core.errors import NotFoundError
+from lanhar_core.jobs import RUN_STATUSES
 from storage.db import Store
 
 RUN_KINDS = ("flag", "regenerate", "factcheck", "kl")
-RUN_STATUSES = ("running", "finished", "failed", "cancelled")
 FLAG_REASONS = ("outlier", "contradiction", "both")
 DECISIONS = ("accepted", "rejected", "unchanged", "invalid", "failed")
 

@@ -18,9 +18,10 @@ from typing import Any
 import pandas as pd
 
 from lanhar_core.errors import NotFoundError
+from lanhar_core.jobs import RUN_STATUSES
 from storage.db import Store
 
-STATUSES = ("running", "finished", "failed", "interrupted")
+STATUSES = RUN_STATUSES
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from lanhar_core.errors import NotFoundError, RunStateError
+from lanhar_core.jobs import RUN_STATUSES
 from storage.db import Store, newest_rows
 from storage.jobs import pid_alive
 
-STATUSES = ("running", "finished", "failed", "interrupted")
+STATUSES = RUN_STATUSES
 
 
 @dataclass(frozen=True)

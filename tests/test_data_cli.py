@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data_fixtures import snapshot
 from lanhar_core.cli import main
 from storage import datasets as dataset_store
 from storage import interpretations as interpretation_store
 from storage import jobs as job_store
 from storage.db import Store
+
+from data_fixtures import snapshot
 
 
 def run(home: Path, *args: str) -> int:

@@ -190,7 +190,7 @@ def test_ours_keeps_the_stage2_epoch_chosen_on_source_validation(sample_store, s
     cfg = OursConfig("transductive", train_text=False, sensor_epochs=4, stage2_source_windows=48, stage2_target_windows=48,
                      keep_best_epoch=True)
     seen: list[int] = []
-    info = run_ours(sample_store, settings, task, texts, cfg, seed=0, on_epoch=lambda epoch, model: seen.append(epoch)).info
+    info = run_ours(sample_store, settings, task, texts, cfg, seed=0, on_epoch=lambda epoch, model, entry: seen.append(epoch)).info
     val = [e["val_macro_f1"] for e in info["stage2_epochs"]]
     assert seen == [1, 2, 3, 4] and len(val) == 4
     assert info["stage2_kept_epoch"] == int(np.argmax(val)) + 1
@@ -255,3 +255,38 @@ def test_dataset_spec_selects_one_placement(sample_store) -> None:
     assert set(load_spec(sample_store, "sample_hapt@waist").placements) == {"waist"}
     with pytest.raises(SplitError, match="no windows"):
         load_spec(sample_store, "sample_hapt@wrist")
+
+
+def test_users_training_and_the_benchmark_run_the_same_stage2_function(
+    sample_store, settings, hash_encoder, monkeypatch
+) -> None:
+    """Both paths go through ``stage2.fit_stage2``, and the model states the rate and length of
+    its training windows even when ``[data]`` now says otherwise."""
+    import pandas as pd
+
+    from lanhar_core.config import with_overrides
+    from lanhar_core.models import stage2, train_sensor
+    from lanhar_core.models.recognizer import Recognizer
+
+    task = cross_dataset_task(sample_store, SOURCE, TARGET, seed=0, per_label=12)
+    texts = _fake_texts(task)
+    calls: list[tuple[int, float]] = []
+    real = stage2.fit_stage2
+
+    def spy(data, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003 - passes everything through
+        fit = real(data, *args, **kwargs)
+        calls.append((data.window_samples, fit.recognizer.preprocessing.rate_hz))
+        return fit
+
+    monkeypatch.setattr(stage2, "fit_stage2", spy)
+    changed = with_overrides(settings, "data", rate_hz=50.0, window_samples=200, stride_samples=100)
+    changed = with_overrides(changed, "sensor_encoder", epochs=1, batch_size=16, val_fraction=0.34)
+    cfg = OursConfig("inductive", train_text=False, sensor_epochs=1, stage2_source_windows=48)
+    run_ours(sample_store, changed, task, texts, cfg, seed=0)
+    frame = pd.DataFrame({"window_id": list(texts.windows), "text": list(texts.windows.values()), "valid": True,
+                          "review_status": "unreviewed"})
+    monkeypatch.setattr(train_sensor, "current_window_interpretations", lambda s, c, d=None: frame)
+    result = train_sensor.train_sensor_encoder(sample_store, changed, hash_encoder, [task.train], "fake", seed=0)
+    assert calls == [(120, 20.0), (120, 20.0)]
+    preprocessing = Recognizer.load(result.artifacts["recognizer"]).preprocessing
+    assert (preprocessing.rate_hz, preprocessing.window_samples, preprocessing.stride_samples) == (20.0, 120, 60)

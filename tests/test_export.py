@@ -1,4 +1,4 @@
-"""Export: the artifact reproduces the in-memory recognizer, also in a process without lanhar_core."""
+"""Export: the ONNX artifact reproduces the in-memory recognizer, also in a process without torch."""
 
 from __future__ import annotations
 
@@ -27,10 +27,9 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-@pytest.fixture(params=["device", "gravity"])
-def recognizer(request) -> Recognizer:
+def _recognizer(frame: str) -> Recognizer:
     torch.manual_seed(0)
-    encoder = create_sensor_encoder("patch", 16, width=32, layers=2, input_frame=request.param)
+    encoder = create_sensor_encoder("patch", 16, width=32, layers=2, input_frame=frame)
     signals, _, _ = synthetic_windows(ACTIVITIES, 4, seed=0)
     encoder.normalizer.fit(signals)
     rec = Recognizer(encoder, Preprocessing(20.0, 120, 60), temperature=0.05, threshold=0.3)
@@ -40,20 +39,45 @@ def recognizer(request) -> Recognizer:
     return rec
 
 
+@pytest.fixture(params=["device", "gravity"])
+def recognizer(request) -> Recognizer:
+    return _recognizer(request.param)
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory) -> tuple[Recognizer, object]:
+    """One export with the int8 model for the tests that only read it (exporting costs seconds)."""
+    rec = _recognizer("device")
+    return rec, export_artifact(rec, tmp_path_factory.mktemp("artifact"), int8=True)
+
+
 def test_export_equivalence_and_contents(recognizer: Recognizer, tmp_path) -> None:
     out = export_artifact(recognizer, tmp_path / "artifact")
-    expected = {"sensor_encoder.pt", "label_embeddings.npy", "labels.json", "config.json", "README.md", "recognize_example.py"}
-    assert expected <= {p.name for p in out.iterdir()}
+    expected = {"sensor_encoder.onnx", "label_embeddings.npy", "labels.json", "config.json", "README.md",
+                "recognize_example.py"}
+    assert expected == {p.name for p in out.iterdir()}
     config = json.loads((out / "config.json").read_text())
     assert config["preprocessing"]["rate_hz"] == 20.0 and config["preprocessing"]["window_samples"] == 120
     assert config["preprocessing"]["channels"][0] == "acc_x" and config["temperature"] == 0.05
+    assert config["model_int8"] is None
     for n in (1, 7, 100):
         windows = np.random.default_rng(n).normal(0, 3, size=(n, 120, 6)).astype(np.float32)
         diffs = verify_export(out, recognizer, windows)
-        assert max(diffs.values()) < 1e-5
+        assert set(diffs) == {"embedding_max_abs_diff", "probability_max_abs_diff"}
+        assert max(diffs.values()) < 1e-4
 
 
-def test_verify_export_detects_a_different_model(recognizer: Recognizer, tmp_path) -> None:
+def test_int8_model_is_smaller_and_its_differences_are_reported(artifact) -> None:
+    recognizer, out = artifact
+    assert (out / "sensor_encoder.int8.onnx").stat().st_size < 0.8 * (out / "sensor_encoder.onnx").stat().st_size
+    windows, _, _ = synthetic_windows(ACTIVITIES, 6, seed=3)
+    diffs = verify_export(out, recognizer, windows)
+    assert 0 < diffs["int8_embedding_max_abs_diff"] < 0.5
+    assert 0 <= diffs["int8_top_label_changed_share"] <= 1
+    assert diffs["embedding_max_abs_diff"] < 1e-4
+
+
+def test_verify_export_detects_a_different_model_and_old_artifacts_are_refused(recognizer: Recognizer, tmp_path) -> None:
     out = export_artifact(recognizer, tmp_path / "artifact")
     with torch.no_grad():
         recognizer.encoder.head.bias.add_(0.5)
@@ -62,31 +86,47 @@ def test_verify_export_detects_a_different_model(recognizer: Recognizer, tmp_pat
         verify_export(out, recognizer, windows)
     with pytest.raises(ModelError, match="not an exported artifact"):
         load_artifact(tmp_path)
+    with pytest.raises(ModelError, match="no int8 model"):
+        load_artifact(out, int8=True)
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "sensor_encoder.pt").write_bytes(b"torchscript")
+    (old / "config.json").write_text(json.dumps({"format_version": 1}))
+    with pytest.raises(ModelError, match="TorchScript artifact.*lanhar export"):
+        load_artifact(old)
 
 
-def test_standalone_example_runs_without_lanhar_core(recognizer: Recognizer, tmp_path) -> None:
-    out = export_artifact(recognizer, tmp_path / "artifact")
+def test_standalone_example_runs_without_torch_or_lanhar_core(artifact, tmp_path) -> None:
+    recognizer, out = artifact
     windows, _, _ = synthetic_windows(ACTIVITIES, 3, seed=2)
     np.save(tmp_path / "windows.npy", windows)
     script = textwrap.dedent(
         f"""
         import runpy, sys
 
+        BLOCKED = ("torch", "lanhar_core", "storage")
+
         class Block:
             def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in ("lanhar_core", "storage"):
+                if name.split(".")[0] in BLOCKED:
                     raise ImportError("blocked: " + name)
 
         sys.meta_path.insert(0, Block())
-        sys.argv = ["recognize_example.py", {str(out)!r}, {str(tmp_path / 'windows.npy')!r}]
+        sys.argv = ["recognize_example.py", {str(out)!r}, {str(tmp_path / 'windows.npy')!r}] + sys.argv[1:]
         runpy.run_path({str(out / 'recognize_example.py')!r}, run_name="__main__")
-        assert not any(m.split(".")[0] in ("lanhar_core", "storage") for m in sys.modules)
+        assert not any(m.split(".")[0] in BLOCKED for m in sys.modules), "a blocked module was imported"
         """
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
-    assert done.returncode == 0, done.stderr
-    rows = [json.loads(line) for line in done.stdout.splitlines()]
     expected = recognizer.predict(windows)
-    assert [r["label"] for r in rows] == list(expected.labels)
-    assert np.allclose([r["probability"] for r in rows], expected.confidence, atol=1e-5)
+    for extra in ([], ["--int8"]):
+        done = subprocess.run([sys.executable, "-c", script, *extra], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=300, env=env)
+        assert done.returncode == 0, done.stderr
+        rows = [json.loads(line) for line in done.stdout.splitlines()]
+        assert len(rows) == len(windows)
+        if not extra:
+            assert [r["label"] for r in rows] == list(expected.labels)
+            assert np.allclose([r["probability"] for r in rows], expected.confidence, atol=1e-4)
+        else:
+            assert np.allclose([r["probability"] for r in rows], expected.confidence, atol=0.2)

@@ -9,6 +9,7 @@ from scipy.signal import resample_poly
 from lanhar_core.data.types import GRAVITY
 from lanhar_core.errors import InvalidSignalError
 from lanhar_core.signal.features import FEATURE_KEYS, FEATURES, align_to_gravity, rotation_to_z, window_features
+
 from conftest import shared_dataset
 
 RATE = 20.0
@@ -142,3 +143,42 @@ def test_a_walk_that_repeats_per_stride_not_per_step_still_has_a_step_rhythm() -
     f = window_features(signals, RATE)
     assert f["step_freq_hz"] == pytest.approx(1.8, abs=0.05)
     assert f["step_regularity_ratio"] > 0.8
+
+
+def _assert_batch_equals_per_window(windows: np.ndarray, rate_hz: float) -> None:
+    from lanhar_core.signal.features import window_features_batch
+
+    batch = window_features_batch(windows, rate_hz)
+    assert len(batch) == len(windows)
+    for i, (row, window) in enumerate(zip(batch, windows)):
+        single = window_features(window, rate_hz)
+        assert list(row) == list(single) == list(FEATURE_KEYS)
+        for key in FEATURE_KEYS:
+            assert row[key] == pytest.approx(single[key], rel=1e-9, abs=1e-9), (i, key)
+
+
+def test_batch_features_equal_per_window_features_on_edge_cases() -> None:
+    rng = np.random.default_rng(0)
+    cases = [
+        _window(),
+        _window(gyro_amp=1.5),
+        _window(vertical_hz=3.0, amplitude=6.0),
+        np.zeros((N, 6)),
+        np.tile([0.0, 0.0, -GRAVITY, 0.0, 0.0, 0.0], (N, 1)),
+        np.tile([0.0, 0.0, GRAVITY, 0.1, 0.0, 0.0], (N, 1)),
+        _rotate(_window(gyro_amp=0.8), rotation_to_z(np.array([1.0, 2.0, -0.5])).T),
+        rng.normal(0, 4, size=(N, 6)) + [0.0, GRAVITY, 0.0, 0.0, 0.0, 0.0],
+    ]
+    _assert_batch_equals_per_window(np.stack(cases), RATE)
+    _assert_batch_equals_per_window(rng.normal(0, 2, size=(5, 4, 6)) + [0, 0, GRAVITY, 0, 0, 0], 50.0)
+    from lanhar_core.signal.features import window_features_batch
+
+    assert window_features_batch(np.zeros((0, N, 6)), RATE) == []
+    with pytest.raises(InvalidSignalError, match="index 1"):
+        window_features_batch(np.stack([_window(), np.full((N, 6), np.nan)]), RATE)
+
+
+@pytest.mark.realdata
+def test_batch_features_equal_per_window_features_on_real_windows() -> None:
+    windows = np.stack(_hapt_windows(1)[:40] + _hapt_windows(4)[:40] + _hapt_windows(2)[:20])
+    _assert_batch_equals_per_window(windows, RATE)

@@ -9,8 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import shared_dataset
-from data_fixtures import make_recording, make_source, snapshot
 from lanhar_core.config import Settings, with_overrides
 from lanhar_core.data.ingest import IngestReport, import_source, ingest_dataset, ingest_source
 from lanhar_core.data.types import GRAVITY
@@ -26,6 +24,10 @@ from lanhar_core.errors import (
 from lanhar_core.jobs import Progress
 from storage import datasets as dataset_store
 from storage.db import Store
+
+from conftest import shared_dataset
+from data_fixtures import make_recording, make_source, snapshot
+
 
 def test_ingest_writes_windows_per_label_and_report(store: Store, settings: Settings, tmp_path: Path) -> None:
     report = ingest_source(store, settings, make_source(tmp_path))

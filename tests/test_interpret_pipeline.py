@@ -12,14 +12,16 @@ from lanhar_core.cli import main
 from lanhar_core.config import Settings, with_overrides
 from lanhar_core.errors import BackendUnavailableError, CancelledError, ConfigError, UnknownDatasetError
 from lanhar_core.interpret import balanced_window_ids, interpret_labels, interpret_windows
-from lanhar_core.jobs import Progress, tracked_job
+from lanhar_core.jobs import Progress
 from lanhar_core.llm import local_backend
 from lanhar_core.llm.registry import make_backend
 from lanhar_core.llm.rules_backend import RulesBackend
 from lanhar_core.sample_interpretations import export_collection, import_interpretations
+from lanhar_core.tracking import tracked_job
 from storage import interpretations as it
 from storage.db import Store
 from storage.jobs import list_jobs
+
 from window_fixtures import add_toy_dataset
 
 

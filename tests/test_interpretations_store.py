@@ -8,6 +8,7 @@ import pytest
 from lanhar_core.errors import NotFoundError
 from storage import interpretations as it
 from storage.db import Store
+
 from window_fixtures import add_toy_dataset
 
 COLLECTION = "rules:rules-v2"

@@ -9,7 +9,7 @@ import pytest
 
 from lanhar_core.cli import common, main
 from lanhar_core.errors import CancelledError
-from lanhar_core.jobs import StoreProgress, tracked_job
+from lanhar_core.tracking import StoreProgress, tracked_job
 from storage import jobs as job_store
 from storage.db import Store
 
@@ -27,7 +27,7 @@ def test_list_shows_status_progress_and_errors(home: Path, capsys: pytest.Captur
         raise CancelledError("cancelled after 3 of 10 steps")
     assert jobs(home, "list") == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:]]
-    assert rows[0][1:4] == ["train_text", "cancelled", "3/10"] and "cancelled" in rows[0][5:]
+    assert rows[0][1:4] == ["train_text", "interrupted", "3/10"] and "cancelled" in rows[0][5:]
     assert rows[1][1:4] == ["interpret_windows", "finished", "40/40"]
     assert jobs(home, "list", "--kind", "bench_cross") == 0
     assert "no jobs recorded of kind 'bench_cross'" in capsys.readouterr().out
@@ -57,11 +57,11 @@ def test_cancel_from_the_cli_reaches_the_worker_of_the_job(home: Path, capsys: p
     worker.update(6, 100, "window 6")
     with pytest.raises(CancelledError, match="cancelled after 6 of 100 steps"):
         worker.check_cancelled()
-    job_store.finish_job(store, job_id, "cancelled", error="cancelled after 6 of 100 steps")
+    job_store.finish_job(store, job_id, "interrupted", error="cancelled after 6 of 100 steps")
     assert jobs(home, "watch", str(job_id)) == 1
-    assert "cancelled: cancelled after 6 of 100 steps" in capsys.readouterr().out
+    assert "interrupted: cancelled after 6 of 100 steps" in capsys.readouterr().out
     assert jobs(home, "cancel", str(job_id)) == 2
-    assert "already ended (cancelled)" in capsys.readouterr().err
+    assert "already ended (interrupted)" in capsys.readouterr().err
     assert jobs(home, "watch", "999") == 2
     assert "no job with id 999" in capsys.readouterr().err
 

@@ -18,6 +18,7 @@ from lanhar_core.interpret import interpret_windows
 from lanhar_core.prompts import label_prompt, window_prompt
 from storage import interpretations as it
 from storage.db import Store
+
 from window_fixtures import add_toy_dataset
 
 if importlib.util.find_spec("llama_cpp") is None:

@@ -9,21 +9,24 @@ Timeouts and backoff are kept small (0.5 s, 10 ms) so the module stays fast.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
 
 import pytest
 
-from fake_llm_server import FakeLLMServer, Reply
 from lanhar_core.config import LLMSettings, Settings, with_overrides
-from lanhar_core.errors import BackendError
+from lanhar_core.errors import BackendError, CancelledError
 from lanhar_core.interpret import interpret_windows
 from lanhar_core.jobs import Progress
 from lanhar_core.llm.base import GenerationContext, PromptSpec
 from lanhar_core.llm.openai_backend import OpenAIBackend, public_url, retry_after_s
+from lanhar_core.llm.registry import make_backend
 from storage import interpretations as it
 from storage.db import Store
+
+from fake_llm_server import BatchPlan, FakeLLMServer, Reply
 from window_fixtures import add_toy_dataset
 
 KEY = "sk-test-do-not-store-0123456789"
@@ -228,3 +231,60 @@ def test_identical_prompts_are_served_from_cache(settings: Settings, store: Stor
     assert report.cached == 2 and again.cached == 3
     assert again.cost_usd == 0.0 and report.cost_usd > 0
 
+
+
+def _batch_settings(settings: Settings, base_url: str, **kw: Any) -> Settings:
+    return _settings(settings, base_url, mode="batch", batch_poll_s=0.0, batch_size=100, **kw)
+
+
+def test_batch_mode_stores_the_same_records_and_cache_as_the_synchronous_path(settings: Settings, store: Store) -> None:
+    add_toy_dataset(store, n_windows=4)
+    with FakeLLMServer(lambda body: VALID, batch_plan=BatchPlan(polls_in_progress=2)) as server:
+        s = _batch_settings(settings, server.base_url)
+        report = interpret_windows(store, s, "toy", make_backend(s))
+    assert report.done == 4 and report.valid_share == 1.0 and report.cached == 0
+    assert server.requests == [] and len(server.batches) == 1
+    assert server.batch_calls[:2] == ["POST /v1/files", "POST /v1/batches"]
+    assert server.batch_calls.count("GET /v1/batches/batch_1") == 3
+    [batch] = server.batches.values()
+    assert batch["body"]["endpoint"] == "/v1/chat/completions" and batch["body"]["completion_window"] == "24h"
+    assert {line["body"]["model"] for line in batch["lines"]} == {"fake-model"}
+    rows = it.export_rows(store, "openai:fake-model")
+    assert len(rows) == 4 and all(r["valid"] for r in rows)
+    assert report.cost_usd == pytest.approx(sum(r["cost_usd"] for r in rows)) and report.cost_usd > 0
+    with FakeLLMServer(lambda body: VALID, port=server.port) as sync_server:
+        again = interpret_windows(store, _settings(settings, sync_server.base_url), "toy",
+                                  OpenAIBackend(_llm(sync_server.base_url)), collection="second")
+    assert again.cached == 4 and sync_server.requests == []
+    assert list((s.cache_dir / "openai-batches").glob("*.json")) == []
+
+
+def test_an_expired_batch_keeps_its_answers_and_a_rerun_submits_only_the_rest(settings: Settings, store: Store) -> None:
+    add_toy_dataset(store, n_windows=5)
+    with FakeLLMServer(lambda body: VALID, batch_plan=BatchPlan(outcome="expired", answered=3)) as server:
+        s = _batch_settings(settings, server.base_url, invalid_retries=0)
+        report = interpret_windows(store, s, "toy", make_backend(s))
+    assert report.done == 3 and report.failed == 2
+    assert any("expired" in e and "window expired" in e for e in report.errors)
+    assert len(it.current_window_interpretations(store, "openai:fake-model")) == 3
+    with FakeLLMServer(lambda body: VALID, port=server.port) as server:
+        again = interpret_windows(store, s, "toy", make_backend(s))
+    assert again.skipped == 3 and again.done == 2
+    assert [len(b["lines"]) for b in server.batches.values()] == [2]
+
+
+def test_a_stopped_run_resumes_the_same_batch_instead_of_paying_twice(settings: Settings, store: Store) -> None:
+    add_toy_dataset(store, n_windows=3)
+    cancel = threading.Event()
+    with FakeLLMServer(lambda body: VALID, batch_plan=BatchPlan(polls_in_progress=3)) as server:
+        s = _batch_settings(settings, server.base_url)
+        backend = OpenAIBackend(s.llm, sleep=lambda _: cancel.set(), batch_dir=s.cache_dir / "openai-batches")
+        with pytest.raises(CancelledError):
+            interpret_windows(store, s, "toy", backend, progress=Progress(cancel_event=cancel))
+        assert len(it.current_window_interpretations(store, "openai:fake-model")) == 0
+        [state] = (s.cache_dir / "openai-batches").glob("*.json")
+        assert json.loads(state.read_text())["batch_id"] == "batch_1"
+        report = interpret_windows(store, s, "toy", make_backend(s))
+    assert report.done == 3 and report.valid_share == 1.0
+    assert len(server.batches) == 1 and server.batch_calls.count("POST /v1/batches") == 1
+    assert not state.exists()

@@ -15,6 +15,7 @@ from lanhar_core.quality.runs import regenerate_one, run_factcheck, run_flagging
 from storage import interpretations as it
 from storage import quality as q
 from storage.db import Store
+
 from window_fixtures import add_toy_dataset
 
 COLLECTION = "rules:rules-v2"

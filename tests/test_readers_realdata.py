@@ -9,6 +9,7 @@ from scipy.signal import butter, filtfilt
 from lanhar_core.data import registry
 from lanhar_core.data.types import GRAVITY, Recording
 from lanhar_core.vocab import builtin_by_name
+
 from conftest import shared_dataset
 
 pytestmark = pytest.mark.realdata

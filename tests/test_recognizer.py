@@ -146,7 +146,7 @@ def test_tiny_end_to_end_model_beats_chance_and_recognises_a_label_added_by_desc
     train = ACTIVITIES[:4]
     signals, _, texts = synthetic_windows(ACTIVITIES, 40, seed=0)
     ids, unique = unique_text_ids(texts)
-    data = AlignmentData(signals, ids, text_encoder.encode(unique))
+    data = AlignmentData(signals, ids, text_encoder.encode(unique), 20.0)
     torch.manual_seed(0)
     model = create_sensor_encoder("patch", 384, width=64, layers=2)
     model.normalizer.fit(signals)

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from lanhar_core.errors import CancelledError, ModelError, NotFoundError, RunStateError
-from lanhar_core.models.checkpoint import RunTracker, code_version, load_checkpoint, save_checkpoint
+from lanhar_core.models.checkpoint import code_version, load_checkpoint, save_checkpoint
+from lanhar_core.tracking import RunTracker
 from storage import runs
 from storage.db import Store
 

@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data_fixtures import make_recording, make_source, snapshot
 from lanhar_core.config import Settings
 from lanhar_core.data.ingest import ingest_source
 from lanhar_core.errors import NotFoundError, StoreError, StoreLockedError
 from storage import datasets as dataset_store
 from storage.db import Store
+
+from data_fixtures import make_recording, make_source, snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -193,3 +194,46 @@ def test_many_threads_opening_and_closing_connections_do_not_conflict(store: Sto
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_a_pinned_store_opens_the_file_once_and_releases_it(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from storage import jobs as job_store
+
+    with store.pinned():
+        monkeypatch.setattr(store, "_open", lambda read_only: pytest.fail("the file was opened again while pinned"))
+        first = job_store.create_job(store, "pin-test", {})
+        with store.pinned():
+            job_store.finish_job(store, first, "finished")
+            with store.connect(read_only=True) as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert job_store.get_job(store, first).status == "finished"
+    monkeypatch.undo()
+    probe = f"import duckdb; duckdb.connect({str(store.path)!r}).close()"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert job_store.get_job(store, first).status == "finished"
+
+
+def test_migration_008_renames_cancelled_runs_and_jobs_to_interrupted(tmp_path: Path) -> None:
+    import duckdb
+
+    from storage import jobs as job_store
+    from storage import quality as quality_store
+    from storage.db import _migrations
+
+    path = tmp_path / "old.duckdb"
+    conn = duckdb.connect(str(path))
+    conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+                 "applied_at TIMESTAMP DEFAULT current_timestamp)")
+    for version, name, sql in _migrations():
+        if version < 8:
+            conn.execute(sql)
+            conn.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", [version, name])
+    conn.execute("INSERT INTO quality_runs (kind, status) VALUES ('flag', 'cancelled'), ('kl', 'finished')")
+    conn.execute("INSERT INTO jobs (kind, status) VALUES ('train_text', 'cancelled')")
+    conn.close()
+    store = Store(path)
+    assert store.schema_version() >= 8
+    assert [quality_store.get_run(store, i).status for i in (1, 2)] == ["interrupted", "finished"]
+    assert job_store.list_jobs(store)[0].status == "interrupted"
+    assert quality_store.create_run(store, "flag", None, None, {}) == 3

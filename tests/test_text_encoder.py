@@ -135,7 +135,7 @@ def test_missing_model_directory_fails_clearly(tmp_path: Path) -> None:
 
 def test_load_text_encoder_attaches_the_store_cache(settings, store: Store) -> None:
     from lanhar_core.config import with_overrides
-    from lanhar_core.models.text_encoder import load_text_encoder
+    from lanhar_core.models.loading import load_text_encoder
     from storage import runs
 
     encoder = load_text_encoder(with_overrides(settings, "text_encoder", max_length=16), store)

@@ -130,7 +130,7 @@ def test_unique_text_ids_and_recall_counts_duplicates_as_hits() -> None:
     signals = np.zeros((4, 120, 6), dtype=np.float32)
     signals[..., 2] = 9.8
     same_embedding = np.tile(np.array([[1.0, 0, 0, 0]], dtype=np.float32), (3, 1))
-    assert alignment_recall_at_1(model, AlignmentData(signals, ids, same_embedding)) in (0.5, 1.0)
+    assert alignment_recall_at_1(model, AlignmentData(signals, ids, same_embedding, 20.0)) in (0.5, 1.0)
 
 
 def test_training_records_a_run_and_never_reads_labels(synthetic_store, settings: Settings) -> None:
@@ -162,7 +162,7 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(synthetic_store, se
     cancel = threading.Event()
 
     def stop_after_epoch_1(done: int, total: int | None, message: str) -> None:
-        if message.startswith("epoch 1:"):
+        if message.startswith("epoch 1/"):
             cancel.set()
 
     with pytest.raises(CancelledError):

@@ -10,7 +10,7 @@ import pytest
 from lanhar_core.config import Settings
 from lanhar_core.errors import CancelledError, ConfigError
 from lanhar_core.jobs import Progress
-from lanhar_core.models.text_encoder import load_text_encoder
+from lanhar_core.models.loading import load_text_encoder
 from lanhar_core.models.train_text import BalancedSampler, Stage1Data, fit_text_encoder, validation_split
 from storage import runs
 from storage.db import Store

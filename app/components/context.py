@@ -1,4 +1,4 @@
-"""Settings and the store, shared by every page and every session of one app process.
+"""Settings, the store and the interpretation backend, shared by every page and session of one app process.
 
 The ``Store`` object is cached, not a connection: the store opens a short-lived DuckDB
 connection per operation, so the CLI can use the same file while the app is running.
@@ -13,6 +13,8 @@ from pathlib import Path
 import streamlit as st
 
 from lanhar_core.config import Settings, default_home, load_settings
+from lanhar_core.llm.base import Backend
+from lanhar_core.llm.registry import make_backend
 from storage.db import Store
 
 
@@ -36,3 +38,17 @@ def get_settings() -> Settings:
 def get_store() -> Store:
     """The store of the current ``LANHAR_HOME`` (opened and migrated once per process)."""
     return _store_for(str(get_settings().db_path))
+
+
+@st.cache_resource(show_spinner="Loading the interpretation backend...")
+def _backend_for(home: str, name: str) -> Backend:
+    return make_backend(get_settings(), name)
+
+
+def get_backend() -> Backend:
+    """The configured interpretation backend, built once per process rather than on every rerun.
+
+    The ``local`` backend loads its GGUF model when built, which took seconds per click.
+    """
+    settings = get_settings()
+    return _backend_for(str(settings.home), settings.llm.backend)

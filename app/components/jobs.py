@@ -14,7 +14,8 @@ from typing import Any
 
 import streamlit as st
 
-from lanhar_core.jobs import Progress, tracked_job
+from lanhar_core.jobs import Progress
+from lanhar_core.tracking import tracked_job
 from storage import jobs as job_store
 from storage.db import Store
 
@@ -73,7 +74,7 @@ def _render_job(store: Store, job: job_store.JobState) -> None:
             job_store.request_cancel(store, job.id)
     elif job.status == "finished":
         st.success(f"{job.kind} #{job.id} finished: {job.message or ''}")
-    elif job.status == "cancelled":
-        st.warning(f"{job.kind} #{job.id} was cancelled ({job.error or ''})")
+    elif job.status == "interrupted":
+        st.warning(f"{job.kind} #{job.id} was interrupted ({job.error or ''})")
     else:
         st.error(f"{job.kind} #{job.id} {job.status}: {job.error or ''}")

@@ -17,7 +17,8 @@ import streamlit as st
 
 from app.components.context import get_settings
 from lanhar_core.jobs import Progress
-from lanhar_core.models.text_encoder import TextEncoder, load_text_encoder
+from lanhar_core.models.loading import load_text_encoder
+from lanhar_core.models.text_encoder import TextEncoder
 from lanhar_core.signal.features import FEATURE_KEYS, window_features
 from storage import datasets as data_store
 from storage import interpretations as interp_store

@@ -31,7 +31,7 @@ from lanhar_core.eval.runner import (
     run_complex,
     run_pairs,
 )
-from lanhar_core.jobs import tracked_job
+from lanhar_core.tracking import tracked_job
 from storage import results as result_store
 from storage.datasets import list_datasets
 from storage.db import Store

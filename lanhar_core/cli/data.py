@@ -17,9 +17,9 @@ from lanhar_core.data import registry
 from lanhar_core.data.download import download_dataset
 from lanhar_core.data.ingest import IMPORT_FORMATS, IngestReport, Source, import_source, ingest_source, reader_source
 from lanhar_core.data.sample import ensure_sample
-from lanhar_core.sample_interpretations import ensure_sample_interpretations
 from lanhar_core.errors import DataFormatError
-from lanhar_core.jobs import tracked_job
+from lanhar_core.sample_interpretations import ensure_sample_interpretations
+from lanhar_core.tracking import tracked_job
 from storage import datasets as dataset_store
 from storage.db import Store
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from lanhar_core.cli.common import print_table, progress_bar, settings_from
 from lanhar_core.interpret import InterpretReport, balanced_window_ids, interpret_labels, interpret_windows
-from lanhar_core.prompts import VARIANTS
-from lanhar_core.jobs import tracked_job
 from lanhar_core.llm.registry import BACKENDS, make_backend
+from lanhar_core.prompts import VARIANTS
 from lanhar_core.sample_interpretations import export_collection
+from lanhar_core.tracking import tracked_job
 from storage import interpretations as store_it
 from storage.db import Store
 

@@ -10,7 +10,6 @@ import argparse
 from typing import Any
 
 from lanhar_core.cli.common import print_table, progress_bar, settings_from
-from lanhar_core.jobs import tracked_job
 from lanhar_core.quality import kl
 from lanhar_core.quality.runs import (
     REPRESENTATIONS,
@@ -20,6 +19,7 @@ from lanhar_core.quality.runs import (
     run_kl,
     run_regeneration,
 )
+from lanhar_core.tracking import tracked_job
 from lanhar_core.vocab import COMMON_ACTIVITIES
 from storage import quality as store_q
 from storage.db import Store

@@ -8,8 +8,7 @@ from typing import Any
 from lanhar_core.cli.common import print_table, progress_bar, settings_from
 from lanhar_core.config import Settings
 from lanhar_core.errors import ConfigError
-from lanhar_core.jobs import tracked_job
-from lanhar_core.models.checkpoint import RunResult
+from lanhar_core.tracking import RunResult, tracked_job
 from storage import runs as run_store
 from storage.db import Store
 

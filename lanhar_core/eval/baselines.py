@@ -19,8 +19,10 @@ import torch
 from sklearn.ensemble import HistGradientBoostingClassifier
 from torch import nn
 
+from lanhar_core.config import RuntimeSettings
 from lanhar_core.eval.metrics import score
-from lanhar_core.signal.features import window_features
+from lanhar_core.runtime import select_device, training_autocast
+from lanhar_core.signal.features import window_feature_arrays
 
 TUNING_BUDGET = 3
 """Candidate configurations every baseline (and our model) may try on the source validation split."""
@@ -44,11 +46,11 @@ def feature_matrix(signals: np.ndarray, rate_hz: float) -> tuple[np.ndarray, lis
     """
     key = hashlib.sha1(np.ascontiguousarray(signals).tobytes()).hexdigest() + f"@{rate_hz}"
     if key not in _FEATURE_CACHE:
-        records = [window_features(w, rate_hz) for w in signals]
-        names = sorted(records[0])
+        columns = window_feature_arrays(signals, rate_hz)
+        names = sorted(columns)
         if len(_FEATURE_CACHE) >= _FEATURE_CACHE_SIZE:
             _FEATURE_CACHE.pop(next(iter(_FEATURE_CACHE)))
-        _FEATURE_CACHE[key] = (np.array([[r[k] for k in names] for r in records], dtype=np.float64), names)
+        _FEATURE_CACHE[key] = (np.column_stack([columns[k] for k in names]), names)
     return _FEATURE_CACHE[key]
 
 
@@ -123,7 +125,9 @@ class TorchClassifier:
     """Trains one of the raw-signal networks with per-channel standardisation from the training data.
 
     The budget is a number of optimiser steps (random batches), not epochs, so that small
-    and large source datasets get the same amount of tuning effort.
+    and large source datasets get the same amount of tuning effort. ``device`` and
+    ``mixed_precision`` come from ``[runtime]`` (``candidate_grid``); batches are drawn on
+    the CPU, so a seed picks the same batches on any device.
     """
 
     architecture: str
@@ -132,6 +136,8 @@ class TorchClassifier:
     steps: int = 1500
     batch_size: int = 64
     seed: int = 0
+    device: str = "cpu"
+    mixed_precision: bool = False
     _net: nn.Module | None = field(default=None, init=False, repr=False)
     _classes: np.ndarray | None = field(default=None, init=False, repr=False)
     _mean: np.ndarray | None = field(default=None, init=False, repr=False)
@@ -153,18 +159,20 @@ class TorchClassifier:
         self._classes, y = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
         self._mean = signals.reshape(-1, 6).mean(axis=0)
         self._std = signals.reshape(-1, 6).std(axis=0) + 1e-6
-        x = self._standardise(signals)
-        y_t = torch.from_numpy(y.astype(np.int64))
-        weights = torch.tensor(len(y) / (len(self._classes) * np.bincount(y)), dtype=torch.float32)
-        self._net = self._build(len(self._classes))
+        device = torch.device(self.device)
+        x = self._standardise(signals).to(device)
+        y_t = torch.from_numpy(y.astype(np.int64)).to(device)
+        weights = torch.tensor(len(y) / (len(self._classes) * np.bincount(y)), dtype=torch.float32, device=device)
+        self._net = self._build(len(self._classes)).to(device)
         optimiser = torch.optim.AdamW(self._net.parameters(), lr=self.lr, weight_decay=1e-4)
         loss_fn = nn.CrossEntropyLoss(weight=weights)
         self._net.train()
         batch = min(self.batch_size, len(y))
         for _ in range(self.steps):
-            idx = torch.from_numpy(rng.choice(len(y), size=batch, replace=False))
+            idx = torch.from_numpy(rng.choice(len(y), size=batch, replace=False)).to(device)
             optimiser.zero_grad()
-            loss = loss_fn(self._net(x[idx]), y_t[idx])
+            with training_autocast(device, self.mixed_precision):
+                loss = loss_fn(self._net(x[idx]).float(), y_t[idx])
             loss.backward()
             optimiser.step()
         return self
@@ -173,15 +181,22 @@ class TorchClassifier:
         if self._net is None or self._classes is None:
             raise RuntimeError("fit() must be called before predict()")
         self._net.eval()
-        x = self._standardise(signals)
+        x = self._standardise(signals).to(self.device)
         with torch.no_grad():
             logits = torch.cat([self._net(x[i : i + 512]) for i in range(0, len(x), 512)])
-        return self._classes[logits.argmax(dim=1).numpy()]
+        return self._classes[logits.argmax(dim=1).cpu().numpy()]
 
 
-def candidate_grid(name: str, rate_hz: float, seed: int, quick: bool = False) -> list[Classifier]:
-    """The ``TUNING_BUDGET`` configurations tried for one baseline (fewer steps and boosting rounds in quick mode)."""
-    steps = 150 if quick else 1500
+def candidate_grid(
+    name: str, rate_hz: float, seed: int, quick: bool = False, runtime: RuntimeSettings = RuntimeSettings()
+) -> list[Classifier]:
+    """The ``TUNING_BUDGET`` configurations tried for one baseline (fewer steps and boosting rounds in quick mode).
+
+    The networks run on ``runtime``'s device (``ConfigError`` when it asks for a missing GPU).
+    """
+    device = str(select_device(runtime)) if name in ("dcnn", "transformer") else "cpu"
+    torch_args = {"steps": 150 if quick else 1500, "seed": seed, "device": device,
+                  "mixed_precision": runtime.mixed_precision}
     rounds = 0.25 if quick else 1.0
     grids: dict[str, list[Any]] = {
         "features_gbdt": [
@@ -190,11 +205,11 @@ def candidate_grid(name: str, rate_hz: float, seed: int, quick: bool = False) ->
             FeatureBoosting(rate_hz, max_depth=6, learning_rate=0.05, max_iter=int(400 * rounds), seed=seed),
         ],
         "dcnn": [
-            TorchClassifier("dcnn", width=w, lr=lr, steps=steps, seed=seed)
+            TorchClassifier("dcnn", width=w, lr=lr, **torch_args)
             for w, lr in ((32, 1e-3), (64, 1e-3), (32, 3e-4))
         ],
         "transformer": [
-            TorchClassifier("transformer", width=w, lr=lr, steps=steps, seed=seed)
+            TorchClassifier("transformer", width=w, lr=lr, **torch_args)
             for w, lr in ((64, 1e-3), (64, 3e-4), (128, 3e-4))
         ],
     }
@@ -214,11 +229,12 @@ def tune_and_fit(
     seed: int,
     quick: bool = False,
     labels: Sequence[str] | None = None,
+    runtime: RuntimeSettings = RuntimeSettings(),
 ) -> tuple[Classifier, dict[str, Any]]:
     """Pick the candidate with the best source-validation macro-F1; returns it and the tuning log."""
     log = []
     best: tuple[float, Classifier] | None = None
-    for i, candidate in enumerate(candidate_grid(name, rate_hz, seed, quick)):
+    for i, candidate in enumerate(candidate_grid(name, rate_hz, seed, quick, runtime)):
         candidate.fit(*train)
         val_f1 = score(val[1], candidate.predict(val[0]), labels).macro_f1
         log.append({"candidate": i, "config": repr(candidate), "val_macro_f1": val_f1})

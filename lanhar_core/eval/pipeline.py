@@ -5,11 +5,11 @@ by (training windows, their texts, the label descriptions, the stage-1 configura
 seed) and reused by every target of that source: the key travels in the recorded run's
 data selection (``storage/runs``) and a later benchmark finds the finished run there.
 
-Stage 2 is trained here from arrays (``lanhar_core.models.stage2``) rather than through
-``train_sensor_encoder``, because the protocols need what that recorded run does not
-offer: the exact source split (no further hold-out), unlabeled target windows whose
-labels are already removed, and window texts that may differ from the collection's
-current ones (the without-re-generation ablation).
+Stage 2 is ``stage2.fit_stage2``, the function users' training (``train_sensor_encoder``)
+calls too, fed here from arrays rather than through the recorded run, because the
+protocols need what that run does not offer: the exact source split (no further hold-out),
+unlabeled target windows whose labels are already removed, and window texts that may
+differ from the collection's current ones (the without-re-generation ablation).
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from lanhar_core.config import Settings
 from lanhar_core.data.types import WindowSet
@@ -30,24 +29,24 @@ from lanhar_core.errors import InsufficientDataError, NotFoundError
 from lanhar_core.eval.protocols import EvalTask, blind_sample, per_label_sample
 from lanhar_core.jobs import Progress
 from lanhar_core.llm.activity_profiles import select_descriptions
-from lanhar_core.models.recognizer import UNKNOWN, Preprocessing, Recognizer, label_embedding
-from lanhar_core.models.sensor_encoder import SensorEncoder, create_sensor_encoder
+from lanhar_core.models import stage2
+from lanhar_core.models.loading import load_text_encoder
+from lanhar_core.models.recognizer import UNKNOWN, Recognizer, label_embedding
 from lanhar_core.models.stage2 import (
     AlignmentData,
-    AugmentOptions,
-    BestEpoch,
+    EpochHook,
     LabelledValidation,
-    train_epoch,
+    common_frame,
+    common_rate,
     unique_text_ids,
 )
-from lanhar_core.models.text_encoder import TextEncoder, load_text_encoder
+from lanhar_core.models.text_encoder import TextEncoder
 from lanhar_core.models.train_text import ENCODER_ARTIFACT, Stage1Data, fit_text_encoder
 from lanhar_core.placement import dominant_segment
 from lanhar_core.vocab import category_of
 from storage import runs as run_store
 from storage.activities import activity_categories
 from storage.db import Store
-from storage.embedding_cache import StoreEmbeddingCache
 
 VARIANTS = ("transductive", "inductive")
 
@@ -92,9 +91,12 @@ class OursConfig:
 
 @dataclass
 class OursResult:
+    """Predictions on the task's test windows, the recognizer that made them (for export checks), the run's log."""
+
     predictions: np.ndarray
     stage1_run_id: int | None
     info: dict[str, Any]
+    recognizer: Recognizer
 
 
 def _with_texts(windows: WindowSet, texts: dict[int, str]) -> WindowSet:
@@ -157,74 +159,20 @@ def stage1_encoder(
         )
         result = fit_text_encoder(store, settings, data, {**cfg.text_overrides, "seed": seed}, progress)
         run_id = result.run_id
-    path = run_store.artifacts(store, run_id)[ENCODER_ARTIFACT]
-    return TextEncoder.load(path, cache=StoreEmbeddingCache(store)), run_id
+    return load_text_encoder(settings, store, run_id), run_id
 
 
-EpochHook = Callable[[int, SensorEncoder], None]
-"""Called after every stage-2 epoch with the model (for analysis, e.g. ``bench/bench_stage2_epochs.py``)."""
-
-
-@dataclass
-class Stage2Outcome:
-    """The recognizer, each epoch's loss and source-validation macro-F1, and the epoch whose weights it holds."""
-
-    recognizer: Recognizer
-    epochs: list[dict[str, float]]
-    kept_epoch: int
-
-
-def train_stage2(
-    settings: Settings,
-    encoder: TextEncoder,
-    signals: np.ndarray,
-    texts: list[str],
-    seed: int,
-    epochs: int,
-    progress: Progress,
-    source_only: bool,
-    validation: LabelledValidation | None = None,
-    keep_best_epoch: bool = False,
-    on_epoch: EpochHook | None = None,
-) -> Stage2Outcome:
-    """A sensor encoder aligned with the frozen embeddings of each window's own text; no labels involved.
-
-    ``source_only``: no target windows among ``signals`` (the inductive variant), which
-    selects the augmentation (``AugmentOptions.from_settings``). ``validation`` (held-out
-    source windows) is scored after every epoch; with ``keep_best_epoch`` the weights of the
-    epoch with the best validation macro-F1 are kept instead of the last epoch's.
-    """
-    if len(texts) < 2:
-        raise InsufficientDataError(f"stage 2 needs at least 2 windows with interpretations, got {len(texts)}")
-    cfg = settings.sensor_encoder
-    text_ids, unique = unique_text_ids(texts)
+def stage2_data(
+    settings: Settings, encoder: TextEncoder, parts: Sequence[WindowSet], texts: TextSet, progress: Progress
+) -> AlignmentData:
+    """The windows stage 2 trains on with their own texts, embedded once (duplicates share an id)."""
+    window_texts = [texts.windows[int(w)] for p in parts for w in p.ids]
+    if len(window_texts) < 2:
+        raise InsufficientDataError(f"stage 2 needs at least 2 windows with interpretations, got {len(window_texts)}")
+    text_ids, unique = unique_text_ids(window_texts)
     embeddings = encoder.encode(unique, batch_size=settings.text_encoder.encode_batch_size, progress=progress)
-    data = AlignmentData(np.asarray(signals, dtype=np.float32), text_ids, embeddings)
-    torch.manual_seed(seed)
-    model = create_sensor_encoder(cfg.preset, int(embeddings.shape[1]), settings.data.window_samples, input_frame=cfg.input_frame)
-    model.normalizer.fit(data.signals, seed=seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    aug = AugmentOptions.from_settings(cfg, source_only, settings.data.frame)
-    batches = -(-len(data) // cfg.batch_size)
-    best = BestEpoch()
-    log: list[dict[str, float]] = []
-    progress.update(0, epochs * batches, "stage 2")
-    for epoch in range(1, epochs + 1):
-        loss = train_epoch(model, optimizer, data, cfg.batch_size, seed, epoch, aug, cfg.grad_clip, progress)
-        entry = {"epoch": epoch, "loss": loss}
-        if validation is not None:
-            entry["val_macro_f1"] = validation.macro_f1(model)
-            best.offer(epoch, entry["val_macro_f1"], model)
-        log.append(entry)
-        if on_epoch is not None:
-            on_epoch(epoch, model)
-        progress.update(epoch * batches, None, f"stage 2 epoch {epoch}/{epochs} loss {loss:.3f}")
-    kept = epochs
-    if keep_best_epoch and best.state is not None:
-        best.restore(model)
-        kept = best.epoch
-    recognizer = Recognizer(model, Preprocessing.from_settings(settings), model.temperature(), cfg.unknown_threshold, cfg.unknown_on)
-    return Stage2Outcome(recognizer, log, kept)
+    signals = np.concatenate([p.signals for p in parts]).astype(np.float32)
+    return AlignmentData(signals, text_ids, embeddings, common_rate(parts), common_frame(parts))
 
 
 def stage2_windows(task: EvalTask, texts: TextSet, cfg: OursConfig, seed: int) -> tuple[WindowSet, WindowSet | None]:
@@ -285,10 +233,10 @@ def run_ours(
     encoder, run_id = stage1_encoder(store, settings, task, texts, cfg, seed, progress)
     source, target = stage2_windows(task, texts, cfg, seed)
     parts = [source] + ([target] if target is not None else [])
-    signals = np.concatenate([p.signals for p in parts])
-    window_texts = [texts.windows[int(w)] for p in parts for w in p.ids]
-    outcome = train_stage2(settings, encoder, signals, window_texts, seed, cfg.sensor_epochs, progress,
-                           target is None, source_validation(task, texts, encoder), cfg.keep_best_epoch, on_epoch)
+    data = stage2_data(settings, encoder, parts, texts, progress)
+    outcome = stage2.fit_stage2(data, settings, seed, cfg.sensor_epochs, target is None,
+                         validation=source_validation(task, texts, encoder), keep_best_epoch=cfg.keep_best_epoch,
+                         on_epoch=on_epoch, progress=progress)
     recognizer = outcome.recognizer
     for label in task.eval_labels:
         recognizer.add_label(label, texts.descriptions[label], encoder)
@@ -309,4 +257,4 @@ def run_ours(
         "label_bias": dict(zip(recognizer.label_names, (round(float(b), 4) for b in recognizer.label_bias))),
         "stage2_epochs": outcome.epochs,
     }
-    return OursResult(np.asarray(predicted, dtype=object), run_id, info)
+    return OursResult(np.asarray(predicted, dtype=object), run_id, info, recognizer)

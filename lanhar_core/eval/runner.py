@@ -18,17 +18,17 @@ from typing import Any
 import numpy as np
 
 from lanhar_core.config import Settings, with_overrides
-from lanhar_core.errors import CancelledError, ConfigError
+from lanhar_core.errors import ConfigError
 from lanhar_core.eval.baselines import SUPERVISED_BASELINES, Classifier, tune_and_fit
 from lanhar_core.eval.metrics import category_accuracy, score
 from lanhar_core.eval.pipeline import VARIANTS, OursConfig, TextSet, run_ours, source_sample, unlabeled_sample
 from lanhar_core.eval.protocols import EvalTask, blind_rows, complex_task, cross_dataset_task, new_activity_task
 from lanhar_core.eval.texts import before_regeneration, ensure_texts, eval_collection, load_texts
 from lanhar_core.eval.zeroshot import scored_rows, zero_shot_predict
-from lanhar_core.jobs import Progress
+from lanhar_core.jobs import Progress, run_lifecycle
 from lanhar_core.llm.activity_profiles import select_descriptions
 from lanhar_core.models.checkpoint import code_version
-from lanhar_core.models.text_encoder import load_text_encoder
+from lanhar_core.models.loading import load_text_encoder
 from lanhar_core.placement import dominant_segment
 from lanhar_core.vocab import BUILTIN_ACTIVITIES, COMMON_ACTIVITIES
 from storage import results as result_store
@@ -87,11 +87,11 @@ def ours_config(settings: Settings, options: BenchOptions, variant: str, **chang
     if options.quick:
         cap = ev.quick_windows_per_label * len(COMMON_ACTIVITIES)
         base = OursConfig(variant=variant, sensor_epochs=ev.quick_sensor_epochs, stage2_source_windows=cap,
-                          stage2_target_windows=cap)
+                          stage2_target_windows=cap, keep_best_epoch=settings.sensor_encoder.keep_best_epoch)
     else:
         base = OursConfig(variant=variant, sensor_epochs=ev.sensor_epochs or settings.sensor_encoder.epochs,
                           stage2_source_windows=ev.stage2_source_windows, stage2_target_windows=ev.stage2_target_windows,
-                          keep_best_epoch=ev.stage2_keep_best_epoch)
+                          keep_best_epoch=settings.sensor_encoder.keep_best_epoch)
     return dataclasses.replace(base, **changes)
 
 
@@ -184,7 +184,7 @@ class Bench:
         started = time.monotonic()
         model, log = tune_and_fit(
             name, (task.train.signals, task.train.labels.astype(str)), (task.val.signals, task.val.labels.astype(str)),
-            task.train.rate_hz, seed, quick=self.options.quick, labels=task.train_labels,
+            task.train.rate_hz, seed, quick=self.options.quick, labels=task.train_labels, runtime=self.settings.runtime,
         )
         self._fitted[key] = (model, {**log, "fit_s": time.monotonic() - started, "fit_task": f"{task.source}->{task.target}"})
         return model, {**self._fitted[key][1], "fit_reused": False}
@@ -228,17 +228,12 @@ def benchmark(store: Store, settings: Settings, protocol: str, options: BenchOpt
     bench = Bench(store, settings, protocol, options, params, progress)
     progress.update(0, total, bench.benchmark_id)
     started = time.monotonic()
-    try:
+
+    def finish(status: str, error: str | None) -> None:
+        result_store.finish_benchmark(store, bench.benchmark_id, status, time.monotonic() - started, error)
+
+    with run_lifecycle(finish):
         yield bench
-    except (CancelledError, KeyboardInterrupt) as exc:
-        result_store.finish_benchmark(store, bench.benchmark_id, "interrupted", time.monotonic() - started, str(exc))
-        raise
-    except BaseException as exc:
-        result_store.finish_benchmark(store, bench.benchmark_id, "failed", time.monotonic() - started,
-                                      f"{type(exc).__name__}: {exc}")
-        raise
-    else:
-        result_store.finish_benchmark(store, bench.benchmark_id, "finished", time.monotonic() - started)
 
 
 def _methods_per_task(options: BenchOptions, supervised: bool = True) -> int:

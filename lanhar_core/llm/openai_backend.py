@@ -7,6 +7,8 @@ by ours, because we need to honour Retry-After, treat malformed bodies as retrya
 above all, turn every final failure into a ``Generation(ok=False)`` for that prompt alone:
 a batch of 32 windows must not be lost because one request failed. The key is never put
 into parameters, results or error messages (it is redacted from server error text).
+With ``llm.mode = 'batch'`` the same requests go through OpenAI's Batch API instead
+(``openai_batch``): one upload per pipeline batch, polled until answered, half the price.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -28,6 +31,7 @@ from lanhar_core.config import LLMSettings
 from lanhar_core.errors import ConfigError
 from lanhar_core.jobs import Progress
 from lanhar_core.llm.base import Generation, PromptSpec
+from lanhar_core.llm.openai_batch import BatchRunner
 
 log = logging.getLogger(__name__)
 
@@ -69,17 +73,22 @@ def retry_after_s(headers: Any) -> float | None:
         return max(0.0, parsed.timestamp() - time.time())
 
 
-def _extract(response: Any) -> tuple[str, int, int]:
-    choices = getattr(response, "choices", None)
+def _field(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def extract_completion(response: Any) -> tuple[str, int, int]:
+    """(text, prompt tokens, completion tokens) of a chat completion: the client's object or its JSON body."""
+    choices = _field(response, "choices")
     if not choices:
         raise MalformedReplyError("reply has no choices")
-    message = getattr(choices[0], "message", None)
-    text = getattr(message, "content", None)
+    message = _field(choices[0], "message")
+    text = _field(message, "content") if message is not None else None
     if not isinstance(text, str):
         raise MalformedReplyError("reply's first choice has no message content")
-    usage = getattr(response, "usage", None)
-    prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-    completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+    usage = _field(response, "usage")
+    prompt_tokens = int((_field(usage, "prompt_tokens") if usage is not None else 0) or 0)
+    completion_tokens = int((_field(usage, "completion_tokens") if usage is not None else 0) or 0)
     return text, prompt_tokens, completion_tokens
 
 
@@ -90,7 +99,10 @@ class OpenAIBackend:
     is_llm = True
     window_frame = "device"
 
-    def __init__(self, llm: LLMSettings, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, llm: LLMSettings, sleep: Callable[[float], None] = time.sleep, batch_dir: Path | None = None
+    ) -> None:
+        """``batch_dir``: where batch mode (``llm.mode = 'batch'``) keeps the ids of batches to resume."""
         if not llm.base_url:
             raise ConfigError("llm.base_url is empty; set it to your endpoint, e.g. http://localhost:11434/v1 for Ollama")
         if not llm.model:
@@ -105,6 +117,11 @@ class OpenAIBackend:
             timeout=llm.timeout_s,
             max_retries=0,
         )
+        self._batch: BatchRunner | None = None
+        if llm.mode == "batch":
+            if batch_dir is None:
+                raise ConfigError("llm.mode = 'batch' needs a folder for the batches' resume state; build it with make_backend")
+            self._batch = BatchRunner(self._client, llm, batch_dir, extract_completion, self.cost_usd, sleep)
 
     def params(self) -> dict[str, Any]:
         return {
@@ -119,8 +136,11 @@ class OpenAIBackend:
         return (prompt_tokens * self._llm.price_in_per_mtok + completion_tokens * self._llm.price_out_per_mtok) / 1e6
 
     def generate(self, specs: list[PromptSpec], progress: Progress | None = None) -> list[Generation]:
+        """One generation per prompt, in order: concurrent requests, or one Batch API job in batch mode."""
         if not specs:
             return []
+        if self._batch is not None:
+            return self._batch.run(specs, progress)
         cancel = progress.cancel_event if progress is not None else threading.Event()
         workers = max(1, min(self._llm.concurrency, len(specs)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lanhar-openai") as pool:
@@ -155,7 +175,7 @@ class OpenAIBackend:
                     max_tokens=self._llm.max_tokens,
                     seed=self._llm.seed,
                 )
-                text, prompt_tokens, completion_tokens = _extract(response)
+                text, prompt_tokens, completion_tokens = extract_completion(response)
                 return Generation(
                     text=text,
                     ok=True,

@@ -1,10 +1,8 @@
-"""Checkpoints and run bookkeeping shared by every training stage.
+"""Checkpoints shared by every training stage (no store: the recorded run is ``lanhar_core.tracking``).
 
 ``save_checkpoint``/``load_checkpoint`` keep what a resumed run needs to continue as if it
 had never stopped: module weights, optimizer state, epoch/step counters and the random
-number generators. ``RunTracker`` wraps a training loop in a row of ``training_runs``:
-created (or reopened, to resume) on entry, updated per epoch, closed as finished, failed
-or interrupted on exit, with wall time accumulated across resumptions.
+number generators. ``code_version`` identifies the code a run was trained with.
 """
 
 from __future__ import annotations
@@ -13,10 +11,8 @@ import hashlib
 import os
 import random
 import subprocess
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -24,9 +20,7 @@ import torch
 from torch import nn
 
 import lanhar_core
-from lanhar_core.errors import CancelledError, ModelError, RunStateError
-from storage import runs as run_store
-from storage.db import Store
+from lanhar_core.errors import ModelError
 
 CHECKPOINT_FILE = "checkpoint.pt"
 
@@ -130,89 +124,3 @@ def _package_version() -> str:
         return version("lanhar-studio")
     except PackageNotFoundError:
         return "unknown"
-
-
-@dataclass
-class RunResult:
-    """What a training function returns: the run's id and state, its artifacts and last metrics."""
-
-    run_id: int
-    status: str
-    epochs: int
-    steps: int
-    wall_s: float
-    artifacts: dict[str, Path] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    history: list[run_store.EpochRecord] = field(default_factory=list)
-
-
-class RunTracker:
-    """Context manager that records one training run (new or resumed) in the store.
-
-    On a ``CancelledError`` or ``KeyboardInterrupt`` the run is marked ``interrupted`` (it
-    can be resumed from its last checkpoint); on any other exception ``failed``; otherwise
-    ``finished`` with ``summary``. Exceptions propagate.
-    """
-
-    def __init__(
-        self,
-        store: Store,
-        kind: str,
-        config: dict[str, Any],
-        seed: int,
-        data_selection: dict[str, Any],
-        parent_run_id: int | None = None,
-        resume_run_id: int | None = None,
-    ) -> None:
-        self.store = store
-        if resume_run_id is not None:
-            if run_store.get_run(store, resume_run_id).kind != kind:
-                raise RunStateError(f"run {resume_run_id} is not a {kind!r} run; resume it with its own command")
-            record = run_store.reopen_run(store, resume_run_id)
-            self.run_id = record.id
-            self.previous_wall_s = record.wall_s
-        else:
-            self.run_id = run_store.create_run(store, kind, config, seed, data_selection, code_version(), parent_run_id)
-            self.previous_wall_s = 0.0
-        self.summary: dict[str, Any] = {}
-        self._started = time.monotonic()
-
-    def wall_s(self) -> float:
-        """Total wall time of the run, including earlier attempts it resumed."""
-        return self.previous_wall_s + time.monotonic() - self._started
-
-    def record_epoch(self, epoch: int, step: int, losses: dict[str, float], val_metrics: dict[str, Any]) -> None:
-        run_store.record_epoch(self.store, self.run_id, epoch, step, losses, val_metrics, self.wall_s())
-
-    def add_artifact(self, name: str, path: Path) -> None:
-        run_store.add_artifact(self.store, self.run_id, name, path)
-
-    def result(self) -> RunResult:
-        record = run_store.get_run(self.store, self.run_id)
-        history = run_store.epoch_records(self.store, self.run_id)
-        return RunResult(
-            run_id=record.id,
-            status=record.status,
-            epochs=record.epochs_done,
-            steps=record.steps_done,
-            wall_s=record.wall_s,
-            artifacts=run_store.artifacts(self.store, self.run_id),
-            metrics=history[-1].val_metrics if history else {},
-            history=history,
-        )
-
-    def __enter__(self) -> RunTracker:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            run_store.finish_run(self.store, self.run_id, "finished", self.wall_s(), summary=self.summary)
-        elif issubclass(exc_type, (CancelledError, KeyboardInterrupt)):
-            run_store.finish_run(self.store, self.run_id, "interrupted", self.wall_s(), error=str(exc) or "interrupted")
-        else:
-            run_store.finish_run(self.store, self.run_id, "failed", self.wall_s(), error=f"{exc_type.__name__}: {exc}")

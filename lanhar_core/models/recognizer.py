@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from lanhar_core.config import Settings
+from lanhar_core.config import DataSettings, Settings
 from lanhar_core.data.types import CHANNELS
 from lanhar_core.errors import ConfigError, ModelError, NotFoundError
 from lanhar_core.llm.activity_profiles import select_descriptions
@@ -75,6 +75,17 @@ class Preprocessing:
     def from_settings(cls, settings: Settings) -> Preprocessing:
         d = settings.data
         return cls(d.rate_hz, d.window_samples, d.stride_samples, d.max_gap_s, d.frame)
+
+    @classmethod
+    def for_windows(cls, rate_hz: float, window_samples: int, data: DataSettings, frame: str = "device") -> Preprocessing:
+        """The preprocessing of a model trained on windows of this rate, length and frame.
+
+        Rate, length and frame (device axes or the body-segment frame) are facts of the
+        training windows; only the streaming choices come from the settings: the overlap, as
+        the configured share of a window, and the gap that splits a recording.
+        """
+        stride = max(1, min(window_samples, round(window_samples * data.stride_samples / data.window_samples)))
+        return cls(float(rate_hz), int(window_samples), stride, data.max_gap_s, frame)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -282,7 +293,7 @@ class Recognizer:
         """Weights, label vectors and everything else in ``recognizer.json``; ``load`` restores it."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        torch.save(self.encoder.state_dict(), directory / _WEIGHTS)
+        torch.save({k: v.detach().cpu() for k, v in self.encoder.state_dict().items()}, directory / _WEIGHTS)
         np.save(directory / _LABELS, self.label_embeddings)
         calibration = self._calibration or (self._empty(), np.zeros(0, dtype=object))
         np.savez(directory / _SEGMENTS_FILE, **{f"vectors_{seg}": v for seg, v in self._vectors.items()},
@@ -306,7 +317,8 @@ class Recognizer:
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path) -> Recognizer:
+    def load(cls, directory: str | Path, device: torch.device | str = "cpu") -> Recognizer:
+        """A saved recognizer, its encoder on ``device`` (``runtime.select_device`` gives the configured one)."""
         directory = Path(directory)
         if not (directory / _META).exists():
             raise ModelError(f"{directory} is not a saved recognizer (no {_META}); pass a recognizer directory or a run id")
@@ -314,7 +326,8 @@ class Recognizer:
         if meta.get("format_version") != FORMAT_VERSION:
             raise ModelError(f"{directory}: recognizer format {meta.get('format_version')} is not {FORMAT_VERSION}")
         encoder = SensorEncoder(SensorEncoderConfig.from_dict(meta["encoder"]))
-        encoder.load_state_dict(torch.load(directory / _WEIGHTS, weights_only=True))
+        encoder.load_state_dict(torch.load(directory / _WEIGHTS, map_location="cpu", weights_only=True))
+        encoder.to(device)
         recognizer = cls(
             encoder,
             Preprocessing.from_dict(meta["preprocessing"]),

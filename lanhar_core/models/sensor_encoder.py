@@ -150,7 +150,6 @@ class InputNormalizer(nn.Module):
         self.register_buffer("mean", torch.zeros(self.n_features))
         self.register_buffer("std", torch.ones(self.n_features))
 
-    @torch.jit.unused
     @torch.no_grad()
     def fit(self, signals: np.ndarray, max_windows: int = 20000, seed: int = 0) -> None:
         """Set mean/std from (a sample of) the training windows; std is floored to avoid blow-ups."""
@@ -201,17 +200,14 @@ class SensorEncoder(nn.Module):
         h = self.transformer(h)
         return self.head(h.mean(dim=1))
 
-    @torch.jit.export
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """L2-normalised embeddings, the form every similarity in LanHAR uses."""
         return nn.functional.normalize(self(x), dim=-1)
 
-    @torch.jit.unused
     def temperature(self) -> float:
         """The InfoNCE temperature, with the logit scale clamped as in training (T >= 0.01)."""
         return float(1.0 / self.logit_scale.detach().clamp(0.0, math.log(100.0)).exp())
 
-    @torch.jit.unused
     def check_input(self, signals: np.ndarray) -> None:
         """Raise ``ModelError`` naming the expected shape when windows do not fit this model."""
         expected = (self.config.window_samples, len(CHANNELS))
@@ -229,12 +225,16 @@ def count_parameters(model: nn.Module) -> int:
 
 @torch.no_grad()
 def encode_windows(model: SensorEncoder, signals: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """L2-normalised embeddings of many windows, in eval mode, batched to bound memory."""
+    """L2-normalised embeddings of many windows, in eval mode, batched to bound memory.
+
+    Runs on the model's device (``lanhar_core.runtime``) and returns numpy on the CPU.
+    """
     model.check_input(signals)
     was_training = model.training
     model.eval()
+    device = next(model.parameters()).device
     out = [
-        model.embed(torch.as_tensor(signals[i : i + batch_size], dtype=torch.float32)).numpy()
+        model.embed(torch.as_tensor(signals[i : i + batch_size], dtype=torch.float32, device=device)).cpu().numpy()
         for i in range(0, len(signals), batch_size)
     ]
     model.train(was_training)

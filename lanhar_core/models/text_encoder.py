@@ -28,12 +28,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from lanhar_core.config import Settings, TextEncoderSettings
+from lanhar_core.config import TextEncoderSettings
 from lanhar_core.errors import ModelError
 from lanhar_core.jobs import Progress
-from storage import runs as run_store
-from storage.db import Store
-from storage.embedding_cache import StoreEmbeddingCache
 
 META_FILE = "lanhar_encoder.json"
 """Written by ``save``: encoder version, max length, chunking and learned temperature."""
@@ -118,8 +115,9 @@ class TextEncoder(nn.Module):
         chunk_stride: int | None = None,
         tau: float = 0.07,
         cache: EmbeddingCache | None = None,
+        device: torch.device | str = "cpu",
     ) -> TextEncoder:
-        """Load a local model directory (``None``: the packaged MiniLM). Never downloads.
+        """Load a local model directory (``None``: the packaged MiniLM) onto ``device``. Never downloads.
 
         A directory written by ``save`` brings its own max length, chunking and temperature;
         explicit arguments override them.
@@ -151,12 +149,17 @@ class TextEncoder(nn.Module):
             tau=1.0 / math.exp(meta["logit_scale"]) if "logit_scale" in meta else tau,
             cache=cache,
         )
+        encoder.to(device)
         encoder.eval()
         return encoder
 
     @property
     def dim(self) -> int:
         return int(self.model.config.hidden_size)
+
+    @property
+    def device(self) -> torch.device:
+        return self.logit_scale.device
 
     @property
     def num_layers(self) -> int:
@@ -215,13 +218,17 @@ class TextEncoder(nn.Module):
     def forward(self, texts: Sequence[str]) -> torch.Tensor:
         """Unit-length embeddings ``(len(texts), dim)``; keeps the graph for training."""
         batch, owner = self.tokenize(texts)
+        batch = {k: v.to(self.device) for k, v in batch.items()}
+        owner = owner.to(self.device)
         mask = batch["attention_mask"].unsqueeze(-1).to(torch.float32)
         hidden = self.model(**batch).last_hidden_state
         summed = (hidden * mask).sum(dim=1)
         counts = mask.sum(dim=1)
         if self.chunk_stride:
-            summed = torch.zeros(len(texts), hidden.shape[-1], dtype=summed.dtype).index_add(0, owner, summed)
-            counts = torch.zeros(len(texts), 1, dtype=counts.dtype).index_add(0, owner, counts)
+            summed = torch.zeros(len(texts), hidden.shape[-1], dtype=summed.dtype, device=self.device).index_add(
+                0, owner, summed
+            )
+            counts = torch.zeros(len(texts), 1, dtype=counts.dtype, device=self.device).index_add(0, owner, counts)
         pooled = summed / counts.clamp(min=1.0)
         return nn.functional.normalize(pooled, dim=-1)
 
@@ -261,7 +268,7 @@ class TextEncoder(nn.Module):
                 for start in range(0, len(todo), batch_size):
                     progress.check_cancelled()
                     chunk = todo[start : start + batch_size]
-                    vectors = self([unique[h] for h in chunk]).numpy().astype(np.float32)
+                    vectors = self([unique[h] for h in chunk]).float().cpu().numpy()
                     computed.update(zip(chunk, vectors))
                     if self.cache is not None:
                         self.cache.put(self.version, chunk, vectors)
@@ -289,21 +296,3 @@ class TextEncoder(nn.Module):
         (directory / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         self.weights_version = meta["weights_version"]
         return directory
-
-
-def load_text_encoder(settings: Settings, store: Store | None = None, run_id: int | None = None) -> TextEncoder:
-    """The encoder of stage-1 run ``run_id`` (else the configured pre-trained one), cached in ``store``.
-
-    With a store, embeddings go through its ``embedding_cache`` table, so evaluation and
-    stage 2 never encode a text twice with the same weights.
-    """
-    cache = StoreEmbeddingCache(store) if store is not None else None
-    if run_id is None:
-        cfg = settings.text_encoder
-        return TextEncoder.load(cfg.path or None, max_length=cfg.max_length, chunk_stride=cfg.chunk_stride, cache=cache)
-    if store is None:
-        raise ModelError("loading the encoder of a training run needs the store that recorded the run")
-    found = run_store.artifacts(store, run_id)
-    if "text_encoder" not in found:
-        raise ModelError(f"run {run_id} has no text_encoder artifact; is it a finished stage-1 (`lanhar train text`) run?")
-    return TextEncoder.load(found["text_encoder"], cache=cache)

@@ -3,7 +3,10 @@
 ``train_sensor_encoder`` aligns a sensor encoder with the *frozen* text embeddings of each
 window's own interpretation. It never reads activity labels for training: windows come
 with ids and signals, interpretations are looked up by window id, and the source's
-held-out split only feeds metrics. Target windows, when given, join training unlabeled
+held-out split only feeds metrics (and, with ``keep_best_epoch``, which epoch is kept).
+The training itself is ``stage2.fit_stage2``, the same function the benchmark calls; this
+module adds the store around it: interpretation texts, the recorded run, the artifact.
+Target windows, when given, join training unlabeled
 (transductive, as in the paper); training on the source alone is the default.
 
 Every epoch is written to the run (losses, validation metrics, wall time) and to a
@@ -17,32 +20,31 @@ under ``models_dir/sensor-<run id>/recognizer``.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 from lanhar_core.config import Settings
 from lanhar_core.data.types import WindowSet
 from lanhar_core.errors import InsufficientDataError
 from lanhar_core.jobs import Progress
-from lanhar_core.models.checkpoint import CHECKPOINT_FILE, RunResult, RunTracker, load_checkpoint, save_checkpoint
-from lanhar_core.models.recognizer import Preprocessing, Recognizer, TextEmbedder, label_embedding
-from lanhar_core.models.sensor_encoder import count_parameters, create_sensor_encoder, encode_windows
+from lanhar_core.models import stage2
+from lanhar_core.models.checkpoint import CHECKPOINT_FILE
+from lanhar_core.models.recognizer import TextEmbedder, label_embedding
+from lanhar_core.models.sensor_encoder import SensorEncoder, count_parameters, preset_config
 from lanhar_core.models.stage2 import (
     AlignmentData,
     AugmentOptions,
-    alignment_recall_at_1,
-    train_epoch,
+    LabelledValidation,
+    common_frame,
+    common_rate,
     unique_text_ids,
-    validation_loss,
-    zero_shot_accuracy,
 )
 from lanhar_core.placement import dominant_segment
 from lanhar_core.signal.segment_frame import to_segment_frame
+from lanhar_core.tracking import RunResult, RunTracker
 from lanhar_core.vocab import COMMON_ACTIVITIES, builtin_by_name
 from storage import runs
 from storage.db import Store
@@ -134,7 +136,7 @@ def prepare_stage2_data(
     mask = np.concatenate(is_val)
     ids, unique = unique_text_ids(text_list)
     embeddings = np.asarray(text_encoder.encode(unique), dtype=np.float32)
-    data = AlignmentData(all_signals, ids, embeddings)
+    data = AlignmentData(all_signals, ids, embeddings, common_rate(all_sets), common_frame(all_sets))
     selection = {
         "collection": collection,
         "sources": [s if isinstance(s, str) else "WindowSet" for s in sources],
@@ -173,7 +175,7 @@ def _resolve_text_encoder(
     Encoders come through ``load_text_encoder`` so they share the store's embedding cache:
     the interpretations stage 1 (or an earlier stage 2) embedded are not encoded again.
     """
-    from lanhar_core.models.text_encoder import load_text_encoder
+    from lanhar_core.models.loading import load_text_encoder
 
     if text is None:
         parent = runs.latest_run(store, "text")
@@ -212,49 +214,44 @@ def train_sensor_encoder(
     data = prepare_stage2_data(store, collection, datasets, target_datasets, encoder_text, cfg.val_fraction, seed,
                                settings.data.frame)
     embed_dim = int(data.train.text_embeddings.shape[1])
-    torch.manual_seed(seed)
-    model = create_sensor_encoder(cfg.preset, embed_dim, settings.data.window_samples, input_frame=cfg.input_frame)
-    model.normalizer.fit(data.train.signals, seed=seed)
-    with torch.no_grad():
-        model.logit_scale.fill_(math.log(1.0 / cfg.tau))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     labels = label_vectors(store, collection, encoder_text)
     names = list(labels)
     label_matrix = np.stack([labels[n][0] for n in names]) if names else np.zeros((0, embed_dim), np.float32)
-    aug = AugmentOptions.from_settings(cfg, source_only=not target_datasets, frame=settings.data.frame)
-    batches = -(-len(data.train) // cfg.batch_size)
+    validation = LabelledValidation(data.val.signals, data.val_labels, names, label_matrix)
+    source_only = not target_datasets
     config = {
-        "sensor_encoder": dataclasses.asdict(cfg), "augmentation": dataclasses.asdict(aug),
-        "data": dataclasses.asdict(settings.data), "encoder": model.config.to_dict(),
+        "sensor_encoder": dataclasses.asdict(cfg),
+        "augmentation": dataclasses.asdict(AugmentOptions.from_settings(cfg, source_only, data.train.frame)),
+        "data": dataclasses.asdict(settings.data),
+        "windows": {"rate_hz": data.train.rate_hz, "window_samples": data.train.window_samples},
+        "encoder": preset_config(cfg.preset, embed_dim, data.train.window_samples, input_frame=cfg.input_frame).to_dict(),
     }
     with RunTracker(store, KIND, config, seed, data.selection, parent_id, resume_run_id) as run:
         run_dir = settings.models_dir / f"{KIND}-{run.run_id}"
         checkpoint = run_dir / CHECKPOINT_FILE
-        first_epoch = 1
-        if resume_run_id is not None:
-            first_epoch = load_checkpoint(checkpoint, {"sensor_encoder": model}, optimizer).epoch + 1
-        progress.update((first_epoch - 1) * batches, cfg.epochs * batches, f"stage 2 run {run.run_id}")
-        for epoch in range(first_epoch, cfg.epochs + 1):
-            loss = train_epoch(model, optimizer, data.train, cfg.batch_size, seed, epoch, aug, cfg.grad_clip, progress)
-            save_checkpoint(checkpoint, {"sensor_encoder": model}, optimizer, epoch, epoch * batches)
-            metrics = {
-                "val_loss": validation_loss(model, data.val, cfg.batch_size),
-                "val_recall_at_1": alignment_recall_at_1(model, data.val),
-                "val_zero_shot_accuracy": zero_shot_accuracy(model, data.val.signals, data.val_labels, names, label_matrix),
-                "temperature": model.temperature(),
-            }
-            run.record_epoch(epoch, epoch * batches, {"align": loss}, metrics)
-            progress.update(epoch * batches, None, f"epoch {epoch}: loss {loss:.3f}, R@1 {metrics['val_recall_at_1']:.3f}")
-        recognizer = Recognizer(
-            model, Preprocessing.from_settings(settings), model.temperature(), cfg.unknown_threshold, cfg.unknown_on, text_ref
+
+        batches = -(-len(data.train) // cfg.batch_size)
+
+        def record(epoch: int, model: SensorEncoder, entry: dict[str, float]) -> None:
+            metrics = {k: v for k, v in entry.items() if k not in ("epoch", "loss")}
+            run.record_epoch(epoch, epoch * batches, {"align": entry["loss"]}, metrics)
+
+        fit = stage2.fit_stage2(
+            data.train, settings, seed, cfg.epochs, source_only, held_out=data.val, validation=validation,
+            keep_best_epoch=cfg.keep_best_epoch, checkpoint=checkpoint, resume=resume_run_id is not None,
+            on_epoch=record, progress=progress, text_encoder_ref=text_ref,
         )
+        recognizer = fit.recognizer
         for name in names:
             recognizer.add_label(name, labels[name][1], encoder_text)
         segment = data.selection["segment"]
-        recognizer.calibrate(encode_windows(model, data.val.signals), data.val_labels, sorted({str(x) for x in data.val_labels}),
+        recognizer.calibrate(recognizer.embed(data.val.signals), data.val_labels, sorted({str(x) for x in data.val_labels}),
                              cfg.new_label_steal_rate, segment)
         recognizer.use_placement(segment)
         run.add_artifact(RECOGNIZER_ARTIFACT, recognizer.save(run_dir / RECOGNIZER_ARTIFACT))
-        run.summary = {"labels": names, "temperature": model.temperature(), "parameters": count_parameters(model)}
+        run.summary = {
+            "labels": names, "temperature": recognizer.temperature, "parameters": count_parameters(recognizer.encoder),
+            "kept_epoch": fit.kept_epoch,
+        }
     checkpoint.unlink(missing_ok=True)
     return run.result()

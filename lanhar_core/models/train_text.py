@@ -26,18 +26,20 @@ import pandas as pd
 import torch
 from sklearn.metrics import f1_score
 
-from lanhar_core.eval.splits import subject_split
 from lanhar_core.config import Settings, TextEncoderSettings, with_overrides
 from lanhar_core.errors import ConfigError, NotFoundError
+from lanhar_core.eval.splits import subject_split
 from lanhar_core.jobs import Progress
 from lanhar_core.llm.activity_profiles import select_descriptions
 from lanhar_core.models import losses
-from lanhar_core.models.checkpoint import CHECKPOINT_FILE, RunResult, RunTracker, load_checkpoint, save_checkpoint
+from lanhar_core.models.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from lanhar_core.models.recognizer import label_embedding
 from lanhar_core.models.text_decoder import TextDecoder
 from lanhar_core.models.text_encoder import TextEncoder
 from lanhar_core.models.text_views import description_view, window_view
 from lanhar_core.placement import dominant_segment
+from lanhar_core.runtime import select_device, training_autocast
+from lanhar_core.tracking import RunResult, RunTracker
 from lanhar_core.vocab import category_of
 from storage import runs as run_store
 from storage.db import Store
@@ -202,8 +204,8 @@ def compute_terms(
     """
     z = encoder(batch.window_texts)
     h = encoder(batch.desc_texts)
-    z_labels = torch.tensor([label_ids[x] for x in batch.window_labels])
-    h_labels = torch.tensor([label_ids[x] for x in batch.desc_labels])
+    z_labels = torch.tensor([label_ids[x] for x in batch.window_labels], device=z.device)
+    h_labels = torch.tensor([label_ids[x] for x in batch.desc_labels], device=z.device)
     terms: dict[str, torch.Tensor] = {}
     if weights.align:
         candidates, candidate_labels = h, h_labels
@@ -212,12 +214,12 @@ def compute_terms(
             candidate_labels = torch.cat([h_labels, torch.tensor([label_ids[x] for x in batch.negative_labels])])
         terms["align"] = losses.align_loss(z, candidates, z_labels, candidate_labels, encoder.clamped_logit_scale())
     if weights.category:
-        terms["ca1"] = losses.category_loss(h, torch.tensor([category_ids[x] for x in batch.desc_labels]))
-        terms["ca2"] = losses.category_loss(z, torch.tensor([category_ids[x] for x in batch.window_labels]))
+        terms["ca1"] = losses.category_loss(h, torch.tensor([category_ids[x] for x in batch.desc_labels], device=z.device))
+        terms["ca2"] = losses.category_loss(z, torch.tensor([category_ids[x] for x in batch.window_labels], device=z.device))
     if weights.multidesc:
         terms["ca3"] = losses.multi_description_loss(h, h_labels)
     if weights.recon and decoder is not None:
-        targets = encoder.token_ids(batch.window_texts + batch.desc_texts, recon_length)
+        targets = encoder.token_ids(batch.window_texts + batch.desc_texts, recon_length).to(z.device)
         logits = decoder(torch.cat([z, h]), targets)
         terms["re"] = losses.reconstruction_loss(logits, decoder.loss_targets(targets), encoder.pad_token_id)
     if weights.gamma > 0:
@@ -238,15 +240,19 @@ def train_step(
     category_ids: dict[str, int],
     cfg: TextEncoderSettings,
     reference: TextEncoder | None = None,
+    mixed_precision: bool = False,
 ) -> dict[str, float]:
-    """One optimisation step; returns the loss terms and their total as floats.
+    """One optimisation step on the encoder's device; returns the loss terms and their total as floats.
+
+    ``mixed_precision``: the forward passes in bfloat16 autocast on a GPU (``[runtime]``).
 
     Subnormal floats are flushed to zero: the gradients of the decoder's 30k-way softmax
     underflow into them after a few steps and made the backward pass 10-20x slower on CPU.
     """
     torch.set_flush_denormal(True)
     weights = loss_weights(cfg)
-    terms = compute_terms(encoder, decoder, batch, label_ids, category_ids, weights, cfg.recon_length, reference)
+    with training_autocast(encoder.device, mixed_precision):
+        terms = compute_terms(encoder, decoder, batch, label_ids, category_ids, weights, cfg.recon_length, reference)
     total = losses.total_loss(terms, weights)
     optimizer.zero_grad(set_to_none=True)
     total.backward()
@@ -318,9 +324,11 @@ def _check_config(cfg: TextEncoderSettings) -> None:
         raise ConfigError(f"text_encoder.val_fraction must be between 0 and 1, got {cfg.val_fraction}")
 
 
-def _frozen_reference(cfg: TextEncoderSettings) -> TextEncoder:
+def _frozen_reference(cfg: TextEncoderSettings, device: torch.device) -> TextEncoder:
     """The pre-trained encoder, frozen and in eval mode: what the geometry term keeps close to."""
-    reference = TextEncoder.load(cfg.path or None, max_length=cfg.max_length, chunk_stride=cfg.chunk_stride, tau=cfg.tau)
+    reference = TextEncoder.load(
+        cfg.path or None, max_length=cfg.max_length, chunk_stride=cfg.chunk_stride, tau=cfg.tau, device=device
+    )
     reference.eval()
     for p in reference.parameters():
         p.requires_grad_(False)
@@ -372,11 +380,14 @@ def fit_text_encoder(
         label: category_names.index(data.categories[label]) if data.categories.get(label) else -1 for label in label_ids
     }
 
-    encoder = TextEncoder.load(cfg.path or None, max_length=cfg.max_length, chunk_stride=cfg.chunk_stride, tau=cfg.tau)
+    device = select_device(settings.runtime)
+    encoder = TextEncoder.load(
+        cfg.path or None, max_length=cfg.max_length, chunk_stride=cfg.chunk_stride, tau=cfg.tau, device=device
+    )
     encoder.freeze_lower_layers(cfg.freeze_layers)
-    reference = _frozen_reference(cfg) if cfg.gamma > 0 else None
+    reference = _frozen_reference(cfg, device) if cfg.gamma > 0 else None
     decoder = (
-        TextDecoder(encoder.vocab_size, encoder.dim, encoder.pad_token_id, cfg.decoder_layers, max_length=cfg.recon_length)
+        TextDecoder(encoder.vocab_size, encoder.dim, encoder.pad_token_id, cfg.decoder_layers, max_length=cfg.recon_length).to(device)
         if cfg.recon
         else None
     )
@@ -406,7 +417,8 @@ def fit_text_encoder(
             sums: dict[str, float] = {}
             for batch in sampler.epoch(epoch):
                 progress.check_cancelled()
-                values = train_step(encoder, decoder, optimizer, batch, label_ids, category_ids, cfg, reference)
+                values = train_step(encoder, decoder, optimizer, batch, label_ids, category_ids, cfg, reference,
+                                    settings.runtime.mixed_precision)
                 for k, v in values.items():
                     sums[k] = sums.get(k, 0.0) + v
                 step += 1

@@ -97,17 +97,20 @@ def window_prompt(
     placement: str,
     candidates: Sequence[str],
     variant: Variant = "full",
+    features: dict[str, float] | None = None,
     upright_known: bool = False,
 ) -> PromptSpec:
     """Prompt asking for the 7-point pattern summary of one window (never given the window's label).
 
-    ``upright_known``: the window is in the body-segment frame (+z along the worn segment,
-    up when upright), which backends that read signals (the rules writer) need to know.
+    ``features``: the window's feature record when the caller computed it for many windows
+    at once (``window_features_batch``); otherwise it is computed here. ``upright_known``: the
+    window is in the body-segment frame (+z along the worn segment, up when upright), which
+    backends that read signals (the rules writer) need to know.
     """
     if variant not in VARIANTS:
         raise ConfigError(f"unknown window prompt variant {variant!r}; use 'full' or 'simple'")
     window = np.asarray(signals, dtype=np.float32)
-    features = window_features(window, rate_hz)
+    features = features if features is not None else window_features(window, rate_hz)
     context = GenerationContext.for_window(window, rate_hz, placement, list(candidates), features, upright_known)
     n = int(window.shape[0])
     template = load_template(f"window_{variant}")

@@ -23,16 +23,17 @@ import numpy as np
 import pandas as pd
 
 from lanhar_core.config import Settings
-from lanhar_core.errors import BackendError, CancelledError, ConfigError, InsufficientDataError, NotFoundError
+from lanhar_core.errors import BackendError, ConfigError, InsufficientDataError, NotFoundError
 from lanhar_core.interpret import dataset_candidates
-from lanhar_core.jobs import Progress
+from lanhar_core.jobs import Progress, run_lifecycle
 from lanhar_core.llm.base import Backend, Generation, GenerationContext, PromptSpec
+from lanhar_core.llm.registry import prepare_hook
 from lanhar_core.llm.validation import parse_window_reply
 from lanhar_core.prompts import revision_prompt, window_prompt
 from lanhar_core.quality import factcheck, kl
 from lanhar_core.quality.outliers import OutlierParams, flag_outliers, mean_intra_distance
 from lanhar_core.quality.regenerate import Embed, ItemState, Iteration, RegenerationParams, RegenerationResult, regenerate
-from lanhar_core.signal.features import window_features
+from lanhar_core.signal.features import FEATURE_KEYS, window_feature_arrays, window_features_batch
 from lanhar_core.vocab import COMMON_ACTIVITIES
 from storage import interpretations as store_it
 from storage import quality as store_q
@@ -45,12 +46,9 @@ _CHUNK = 2000
 
 def default_embed(store: Store, settings: Settings) -> Embed:
     """``TextEncoder.encode`` of the configured encoder (pre-trained MiniLM by default), cached in the store."""
-    from lanhar_core.models.text_encoder import TextEncoder
-    from storage.embedding_cache import StoreEmbeddingCache
+    from lanhar_core.models.loading import load_text_encoder
 
-    encoder = TextEncoder.load(
-        settings.text_encoder.path or None, max_length=settings.text_encoder.max_length, cache=StoreEmbeddingCache(store)
-    )
+    encoder = load_text_encoder(settings, store)
 
     def embed(texts: list[str]) -> np.ndarray:
         return encoder.encode(texts, batch_size=settings.text_encoder.batch_size)
@@ -79,8 +77,7 @@ def features_by_window(store: Store, window_ids: Sequence[int], progress: Progre
     for start in range(0, len(ids), _CHUNK):
         progress.check_cancelled()
         windows = load_windows(store, ids=ids[start : start + _CHUNK])
-        for wid, signals in zip(windows.ids, windows.signals):
-            out[int(wid)] = window_features(signals, windows.rate_hz)
+        out.update(zip((int(w) for w in windows.ids), window_features_batch(windows.signals, windows.rate_hz)))
         progress.advance(len(windows), "feature records")
     return out
 
@@ -96,16 +93,10 @@ def _groups(frame: pd.DataFrame) -> list[str | None]:
 @contextmanager
 def _run(store: Store, kind: str, collection: str | None, dataset: str | None, params: dict[str, Any],
          backend: str | None = None, job_id: int | None = None) -> Iterator[int]:
-    """A run row that ends ``finished`` (the block sets the summary), ``cancelled`` or ``failed``."""
+    """A run row that ends as ``jobs.run_lifecycle`` decides; the block itself finishes it with its summary."""
     run_id = store_q.create_run(store, kind, collection, dataset, params, backend, job_id)
-    try:
+    with run_lifecycle(lambda status, error: store_q.finish_run(store, run_id, status, error=error), on_success=False):
         yield run_id
-    except CancelledError as exc:
-        store_q.finish_run(store, run_id, "cancelled", error=str(exc))
-        raise
-    except BaseException as exc:
-        store_q.finish_run(store, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
-        raise
 
 
 def _contradictions(frame: pd.DataFrame, features: dict[int, dict[str, float]], rel_tol: float) -> list[list[factcheck.Contradiction]]:
@@ -278,7 +269,7 @@ class _Reviser:
         self.candidates = candidates
         self.params = backend.params()
         self.params_hash = store_it.params_hash(self.params)
-        self._prepare: Callable[[PromptSpec], PromptSpec] = getattr(backend, "prepare", lambda spec: spec)
+        self._prepare = prepare_hook(backend)
         self.base: dict[int, PromptSpec] = {}
         self.sent: dict[int, PromptSpec] = {}
 
@@ -485,7 +476,8 @@ def _window_arrays(
     if repr_name == "raw":
         values = windows.signals.reshape(len(windows), -1)
     elif repr_name == "features":
-        values = np.array([list(window_features(s, windows.rate_hz).values()) for s in windows.signals])
+        columns = window_feature_arrays(windows.signals, windows.rate_hz)
+        values = np.column_stack([columns[key] for key in FEATURE_KEYS])
     else:
         if encode_windows is None:
             raise ConfigError("the sensor representation needs a trained recognizer: pass --model DIR")

@@ -328,3 +328,266 @@ def window_features(signals: np.ndarray, rate_hz: float) -> dict[str, float]:
     out["acc_gyro_sync_ratio"] = _sync(vertical, gyro_mag, step_hz, rate_hz)
 
     return {key: (0.0 if not np.isfinite(out[key]) else float(out[key])) for key in FEATURE_KEYS}
+
+
+def window_features_batch(signals: np.ndarray, rate_hz: float) -> list[dict[str, float]]:
+    """``window_features`` of every window of an (n, L, 6) array, computed together.
+
+    Same keys and, up to floating-point summation order (relative 1e-9), the same values
+    as calling ``window_features`` on each window; about twenty times faster, because numpy
+    runs each step once over all windows instead of a Python call per window and feature.
+    """
+    columns = window_feature_arrays(signals, rate_hz)
+    n = len(next(iter(columns.values())))
+    rows = np.column_stack([columns[key] for key in FEATURE_KEYS]).tolist() if n else []
+    return [dict(zip(FEATURE_KEYS, row)) for row in rows]
+
+
+def _check_batch(signals: np.ndarray, rate_hz: float) -> np.ndarray:
+    arr = np.asarray(signals, dtype=np.float64)
+    if arr.ndim != 3 or arr.shape[2] != 6:
+        raise InvalidSignalError(f"windows must have shape (n, length, 6) [acc xyz, gyro xyz], got {arr.shape}")
+    if arr.shape[1] < 4:
+        raise InvalidSignalError(f"a window needs at least 4 samples for feature analysis, got {arr.shape[1]}")
+    bad = ~np.isfinite(arr).all(axis=(1, 2))
+    if bad.any():
+        raise InvalidSignalError(
+            f"{int(bad.sum())} window(s) contain NaN or infinite values (first: index {int(np.argmax(bad))}); "
+            "clean or drop them before analysis"
+        )
+    if not rate_hz > 0:
+        raise InvalidSignalError(f"sampling rate must be positive, got {rate_hz}")
+    return arr
+
+
+def _rotations_to_z(vectors: np.ndarray) -> np.ndarray:
+    """``rotation_to_z`` of each row of an (n, 3) array, as (n, 3, 3)."""
+    n = vectors.shape[0]
+    out = np.tile(np.eye(3), (n, 1, 1))
+    norm = np.linalg.norm(vectors, axis=1)
+    a = vectors / np.where(norm < _EPS, 1.0, norm)[:, None]
+    cos = np.clip(a[:, 2], -1.0, 1.0)
+    axis = np.stack([a[:, 1], -a[:, 0], np.zeros(n)], axis=1)
+    sin = np.linalg.norm(axis, axis=1)
+    general = (norm >= _EPS) & (sin >= 1e-12)
+    flipped = (norm >= _EPS) & (sin < 1e-12) & (cos <= 0)
+    out[flipped] = np.diag([1.0, -1.0, -1.0])
+    if general.any():
+        k = axis[general] / sin[general][:, None]
+        kx = np.zeros((len(k), 3, 3))
+        kx[:, 0, 1], kx[:, 0, 2], kx[:, 1, 2] = -k[:, 2], k[:, 1], -k[:, 0]
+        kx[:, 1, 0], kx[:, 2, 0], kx[:, 2, 1] = k[:, 2], -k[:, 1], k[:, 0]
+        s, c = sin[general][:, None, None], cos[general][:, None, None]
+        out[general] = np.eye(3) + s * kx + (1.0 - c) * (kx @ kx)
+    return out
+
+
+def _rms_rows(x: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.mean(np.square(x), axis=1))
+
+
+def _fraction_rows(energies: np.ndarray) -> np.ndarray:
+    total = energies.sum(axis=1, keepdims=True)
+    return np.where(total > _EPS, energies / np.where(total > _EPS, total, 1.0), 0.0)
+
+
+def _angle_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    ok = (na >= _EPS) & (nb >= _EPS)
+    cos = np.sum(a * b, axis=1) / np.where(ok, na * nb, 1.0)
+    return np.where(ok, np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))), 0.0)
+
+
+def _band_peaks(spectrum: np.ndarray, freqs: np.ndarray, lo: float, hi: float, active: np.ndarray) -> np.ndarray:
+    """``_spectral_peak`` per row from a shared zero-padded spectrum (rows not ``active`` give 0)."""
+    band = (freqs >= lo) & (freqs <= hi)
+    if hi <= lo or not band.any():
+        return np.zeros(spectrum.shape[0])
+    return np.where(active, freqs[band][np.argmax(spectrum[:, band], axis=1)], 0.0)
+
+
+def _lagged_dot(x: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """Row-wise ``x[:n-k] @ x[k:]`` for a per-row integer lag ``k`` (0 <= k < n)."""
+    n = x.shape[1]
+    index = np.arange(n)[None, :]
+    shifted = np.take_along_axis(x, np.minimum(index + lags[:, None], n - 1), axis=1)
+    return np.sum(np.where(index < n - lags[:, None], x * shifted, 0.0), axis=1)
+
+
+def _autocorr_rows(x: np.ndarray, lag_s: np.ndarray, rate_hz: float) -> np.ndarray:
+    """``_autocorr_at`` per row, with a per-row lag in seconds."""
+    x = x - x.mean(axis=1, keepdims=True)
+    n = x.shape[1]
+    denom = np.sum(x * x, axis=1)
+    lag = lag_s * rate_hz
+    valid = (denom >= _EPS) & (lag > 0) & (lag < n - 1)
+    lo = np.where(valid, np.floor(lag), 0).astype(np.int64)
+    frac = lag - lo
+    safe = np.where(valid, denom, 1.0)
+    value = (1.0 - frac) * _lagged_dot(x, lo) / safe + frac * _lagged_dot(x, np.minimum(lo + 1, n - 1)) / safe
+    return np.where(valid, value, 0.0)
+
+
+def _harmonic_rows(xw: np.ndarray, step_hz: np.ndarray, rate_hz: float) -> np.ndarray:
+    """``_harmonic_ratio`` per row; ``xw`` is the mean-removed, Hann-windowed vertical acceleration.
+
+    The k-th stride harmonic's phasor is the k-th power of the first one's, so 20 complex
+    multiplications replace 20 complex exponentials per sample.
+    """
+    out = np.zeros(xw.shape[0])
+    rows = np.flatnonzero(step_hz > 0)
+    if not rows.size:
+        return out
+    t = np.arange(xw.shape[1]) / rate_hz
+    stride = step_hz[rows] / 2.0
+    first = np.exp(-2j * np.pi * stride[:, None] * t[None, :])
+    phasor = np.ones_like(first)
+    even, odd = np.zeros(rows.size), np.zeros(rows.size)
+    x = xw[rows]
+    for order in range(1, 21):
+        phasor = phasor * first
+        amplitude = np.where(order * stride < rate_hz / 2.0, np.abs(np.sum(phasor * x, axis=1)), 0.0)
+        if order % 2:
+            odd += amplitude
+        else:
+            even += amplitude
+    ratio = np.where(odd > _EPS, np.minimum(even / np.where(odd > _EPS, odd, 1.0), HARMONIC_RATIO_CAP), HARMONIC_RATIO_CAP)
+    out[rows] = np.where(even < _EPS, 0.0, ratio)
+    return out
+
+
+def _sync_rows(vertical: np.ndarray, gyro_mag: np.ndarray, step_hz: np.ndarray, rate_hz: float) -> np.ndarray:
+    """``_sync`` per row: the largest normalised cross-correlation within a per-row lag range."""
+    a = vertical - vertical.mean(axis=1, keepdims=True)
+    g = gyro_mag - gyro_mag.mean(axis=1, keepdims=True)
+    na, ng = np.linalg.norm(a, axis=1), np.linalg.norm(g, axis=1)
+    active = (na >= 1e-6) & (ng >= 1e-6)
+    n = a.shape[1]
+    half_period = np.where(step_hz > 0, 0.5 / np.where(step_hz > 0, step_hz, 1.0), 0.25)
+    max_lag = np.minimum(n - 1, np.maximum(1, np.round(half_period * rate_hz).astype(np.int64)))
+    best = np.zeros(a.shape[0])
+    for m in range(-int(max_lag.max(initial=0)), int(max_lag.max(initial=0)) + 1):
+        c = np.sum(a[:, m:] * g[:, : n - m], axis=1) if m >= 0 else np.sum(a[:, : n + m] * g[:, -m:], axis=1)
+        best = np.where(np.abs(m) <= max_lag, np.maximum(best, np.abs(c)), best)
+    return np.where(active, np.minimum(best / np.where(active, na * ng, 1.0), 1.0), 0.0)
+
+
+def _peak_rows(vertical: np.ndarray, v_rms: np.ndarray, rate_hz: float) -> dict[str, np.ndarray]:
+    """Peak count, interval mean and CV, and impact per row.
+
+    ``find_peaks`` has no batch form, so only it runs per window; the statistics of all
+    windows' peaks are then taken at once, grouped by window.
+    """
+    n_rows = vertical.shape[0]
+    distance = max(1, int(rate_hz / STEP_BAND_HZ[1]))
+    found = [
+        (i, find_peaks(vertical[i], height=0.5 * v_rms[i], distance=distance)[0]) for i in np.flatnonzero(v_rms > 1e-6)
+    ]
+    rows = np.concatenate([np.full(len(p), i) for i, p in found]).astype(np.int64) if found else np.zeros(0, np.int64)
+    peaks = np.concatenate([p for _, p in found]).astype(np.int64) if found else np.zeros(0, np.int64)
+    counts = np.bincount(rows, minlength=n_rows).astype(np.float64)
+    impact = np.bincount(rows, weights=vertical[rows, peaks], minlength=n_rows)
+    same = rows[1:] == rows[:-1]
+    interval_rows = rows[1:][same]
+    intervals = (np.diff(peaks) / rate_hz)[same]
+    n_intervals = counts - np.minimum(counts, 1)
+    safe = np.maximum(n_intervals, 1)
+    mean = np.bincount(interval_rows, weights=intervals, minlength=n_rows) / safe
+    spread = np.bincount(interval_rows, weights=(intervals - mean[interval_rows]) ** 2, minlength=n_rows) / safe
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = np.sqrt(spread) / mean
+    return {
+        "peak_count": counts,
+        "peak_interval_mean_s": np.where(n_intervals >= 1, mean, 0.0),
+        "peak_interval_cv_ratio": np.where(n_intervals >= 2, cv, 0.0),
+        "step_impact_mps2": np.where(counts > 0, impact / np.maximum(counts, 1), 0.0),
+    }
+
+
+def window_feature_arrays(signals: np.ndarray, rate_hz: float) -> dict[str, np.ndarray]:
+    """The feature record of (n, L, 6) windows as one (n,) array per ``FEATURE_KEYS`` key.
+
+    The column form of ``window_features_batch`` for callers that want a matrix (baselines,
+    projections); the steps mirror ``window_features`` one for one.
+    """
+    arr = _check_batch(signals, rate_hz)
+    n_windows, n = arr.shape[:2]
+    acc, gyro = arr[:, :, :3], arr[:, :, 3:]
+    mean_acc = acc.mean(axis=1)
+    gravity = np.linalg.norm(mean_acc, axis=1)
+    has_gravity = gravity > 1e-3
+    rotation = _rotations_to_z(mean_acc)
+    aligned = acc @ rotation.transpose(0, 2, 1)
+    body = aligned - aligned.mean(axis=1, keepdims=True)
+    vertical = body[:, :, 2]
+    horizontal = body[:, :, :2]
+
+    out: dict[str, np.ndarray] = {"duration_s": np.full(n_windows, n / rate_hz), "gravity_mps2": gravity}
+    up = mean_acc / np.where(has_gravity, gravity, 1.0)[:, None]
+    for i, axis in enumerate(_AXES):
+        out[f"gravity_angle_{axis}_deg"] = np.where(has_gravity, np.degrees(np.arccos(np.clip(up[:, i], -1, 1))), 0.0)
+    third = max(1, n // 3)
+    out["gravity_drift_deg"] = _angle_rows(acc[:, :third].mean(axis=1), acc[:, -third:].mean(axis=1))
+
+    mag = np.linalg.norm(acc, axis=2)
+    out["acc_mag_mean_mps2"] = mag.mean(axis=1)
+    out["acc_mag_std_mps2"] = mag.std(axis=1)
+    out["acc_mag_min_mps2"] = mag.min(axis=1)
+    out["acc_mag_max_mps2"] = mag.max(axis=1)
+
+    v_rms = _rms_rows(vertical)
+    h_rms = np.sqrt(np.mean(np.sum(horizontal**2, axis=2), axis=1))
+    out["body_acc_rms_mps2"] = np.sqrt(v_rms**2 + h_rms**2)
+    out["vertical_rms_mps2"] = v_rms
+    out["vertical_p2p_mps2"] = np.ptp(vertical, axis=1)
+    out["horizontal_rms_mps2"] = h_rms
+    _, vecs = np.linalg.eigh(horizontal.transpose(0, 2, 1) @ horizontal)
+    out["horizontal_p2p_mps2"] = np.ptp(np.einsum("nlj,nj->nl", horizontal, vecs[:, :, -1]), axis=1)
+    total_energy = v_rms**2 + h_rms**2
+    out["vertical_energy_ratio"] = np.where(total_energy > _EPS, v_rms**2 / np.where(total_energy > _EPS, total_energy, 1.0), 0.0)
+    shares = _fraction_rows(np.sum((acc - mean_acc[:, None, :]) ** 2, axis=1))
+    for i, axis in enumerate(_AXES):
+        out[f"acc_energy_{axis}_ratio"] = shares[:, i]
+    out["jerk_rms_mps3"] = np.sqrt(np.mean(np.sum((np.diff(acc, axis=1) * rate_hz) ** 2, axis=2), axis=1))
+
+    centred = vertical - vertical.mean(axis=1, keepdims=True)
+    active = _rms_rows(centred) >= _EPS
+    n_fft = max(n, 1 << int(np.ceil(np.log2(rate_hz / 0.01))))
+    xw = centred * (np.hanning(n) if n > 2 else np.ones(n))
+    spectrum = np.abs(np.fft.rfft(xw, n=n_fft, axis=1))
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / rate_hz)
+    nyquist = rate_hz / 2.0
+    dominant = _band_peaks(spectrum, freqs, MIN_DOMINANT_HZ, nyquist, active)
+    candidate = _band_peaks(spectrum, freqs, STEP_BAND_HZ[0], min(STEP_BAND_HZ[1], nyquist), active)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        period = np.where(candidate > 0, 1.0 / candidate, 0.0)
+    regularity = np.where(
+        candidate > 0,
+        np.max([_autocorr_rows(x, lag * period, rate_hz) for x in (vertical, mag) for lag in (1.0, 2.0)], axis=0),
+        0.0,
+    )
+    rhythmic = (regularity >= RHYTHM_MIN_REGULARITY) & (v_rms >= RHYTHM_MIN_VERTICAL_RMS_MPS2)
+    step_hz = np.where(rhythmic, candidate, 0.0)
+    out["dominant_freq_hz"] = dominant
+    out["step_freq_hz"] = step_hz
+    out["step_regularity_ratio"] = regularity
+    out["harmonic_ratio"] = _harmonic_rows(xw, step_hz, rate_hz)
+    out["vertical_crest_ratio"] = np.where(v_rms > 1e-6, np.max(np.abs(vertical), axis=1) / np.where(v_rms > 1e-6, v_rms, 1.0), 0.0)
+    out.update(_peak_rows(vertical, v_rms, rate_hz))
+
+    for i, axis in enumerate(_AXES):
+        out[f"gyro_{axis}_rms_rad_s"] = _rms_rows(gyro[:, :, i])
+    for i, axis in enumerate(_AXES):
+        out[f"gyro_{axis}_p2p_rad_s"] = np.ptp(gyro[:, :, i], axis=1)
+    gyro_mag = np.linalg.norm(gyro, axis=2)
+    out["gyro_rms_rad_s"] = _rms_rows(gyro_mag)
+    gyro_aligned = gyro @ rotation.transpose(0, 2, 1)
+    out["gyro_vertical_rms_rad_s"] = _rms_rows(gyro_aligned[:, :, 2])
+    out["gyro_horizontal_rms_rad_s"] = np.sqrt(np.mean(np.sum(gyro_aligned[:, :, :2] ** 2, axis=2), axis=1))
+    shares = _fraction_rows(np.sum(gyro**2, axis=1))
+    for i, axis in enumerate(_AXES):
+        out[f"gyro_energy_{axis}_ratio"] = shares[:, i]
+    out["net_rotation_deg"] = np.degrees(np.linalg.norm(gyro.sum(axis=1) / rate_hz, axis=1))
+    out["net_turn_deg"] = np.degrees(gyro_aligned[:, :, 2].sum(axis=1) / rate_hz)
+    out["acc_gyro_sync_ratio"] = _sync_rows(vertical, gyro_mag, step_hz, rate_hz)
+    return {key: np.where(np.isfinite(out[key]), out[key], 0.0).astype(np.float64) for key in FEATURE_KEYS}

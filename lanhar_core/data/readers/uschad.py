@@ -92,7 +92,7 @@ def read(
     for subject, folder in _subject_dirs(Path(path)):
         if not wanted(subject, subjects):
             continue
-        files = sorted(((int(m.group(1)), int(m.group(2)), p) for p in folder.iterdir() if (m := _FILE.match(p.name))))
+        files = sorted((int(m.group(1)), int(m.group(2)), p) for p in folder.iterdir() if (m := _FILE.match(p.name)))
         for activity, trial, file in files:
             if activity not in NATIVE_LABELS or not wanted(activity, activities):
                 continue

@@ -1,8 +1,9 @@
-"""Standalone LanHAR recognizer for an exported artifact. Needs only numpy and torch.
+"""Standalone LanHAR recognizer for an exported artifact. Needs only numpy and onnxruntime.
 
 Usage:
     python recognize_example.py ARTIFACT_DIR windows.npy        # (n, L, 6) windows at the artifact's rate
     python recognize_example.py ARTIFACT_DIR stream.npy --rate-hz 50   # (T, 6) continuous samples at 50 Hz
+    python recognize_example.py ARTIFACT_DIR windows.npy --int8  # the int8 model, if exported
 
 Signals are in canonical units: accelerometer in m/s^2 including gravity, gyroscope in
 rad/s, columns acc_x, acc_y, acc_z, gyro_x, gyro_y, gyro_z (Android axis convention).
@@ -16,23 +17,26 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
+import onnxruntime as ort
 
 
 class ArtifactRecognizer:
     """Sensor encoder + label vectors + calibration, read from an artifact directory."""
 
-    def __init__(self, directory: str | Path) -> None:
+    def __init__(self, directory: str | Path, int8: bool = False) -> None:
         directory = Path(directory)
         self.config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-        self.encoder = torch.jit.load(str(directory / "sensor_encoder.pt")).eval()
+        model = self.config["model_int8"] if int8 else self.config["model"]
+        if not model:
+            raise SystemExit(f"{directory} has no int8 model; export it with --int8")
+        self.session = ort.InferenceSession(str(directory / model), providers=["CPUExecutionProvider"])
         self.labels = json.loads((directory / "labels.json").read_text(encoding="utf-8"))["labels"]
         self.label_embeddings = np.load(directory / "label_embeddings.npy").astype(np.float32)
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
         """(n, L, 6) -> (n, d) unit vectors."""
-        with torch.no_grad():
-            return self.encoder(torch.as_tensor(np.asarray(windows, dtype=np.float32))).numpy()
+        feed = {self.config["input"]: np.asarray(windows, dtype=np.float32)}
+        return self.session.run([self.config["output"]], feed)[0]
 
     def add_label(self, name: str, embedding: np.ndarray) -> None:
         """A new activity: its description embedded by the artifact's text encoder, computed elsewhere."""
@@ -71,8 +75,9 @@ def main() -> None:
     parser.add_argument("artifact")
     parser.add_argument("signals", help=".npy file: (n, L, 6) windows, or (T, 6) samples with --rate-hz")
     parser.add_argument("--rate-hz", type=float, help="sampling rate of a (T, 6) stream")
+    parser.add_argument("--int8", action="store_true", help="use the int8-quantised model")
     args = parser.parse_args()
-    recognizer = ArtifactRecognizer(args.artifact)
+    recognizer = ArtifactRecognizer(args.artifact, args.int8)
     data = np.load(args.signals)
     windows = recognizer.windows_from_stream(data, args.rate_hz) if data.ndim == 2 else data
     for result in recognizer.recognize(windows):
