@@ -22,6 +22,7 @@ from app.components.uploads import FORMATS, GENERIC, UPLOAD_DATASET, import_uplo
 from lanhar_core.data.importers.checks import ACC_UNITS, GYRO_UNITS, SIGNS, TIME_UNITS
 from lanhar_core.data.importers.generic import ImportSpec
 from lanhar_core.data.types import CHANNELS, Recording
+from lanhar_core.models.loading import open_recognizer
 from lanhar_core.models.recognizer import Recognizer
 from lanhar_core.models.streaming import recognize_recording
 from lanhar_core.models.train_sensor import RECOGNIZER_ARTIFACT
@@ -51,7 +52,7 @@ def choose_recognizer(store: Store) -> tuple[int, str] | None:
 
 def load_recognizer(directory: str) -> Recognizer:
     """A fresh copy per rerun (a few MB), plus the labels this session added by description."""
-    recognizer = Recognizer.load(directory)
+    recognizer = open_recognizer(directory)
     added: dict[str, list[str]] = st.session_state.get(_ADDED_KEY, {})
     if added:
         store = get_store()

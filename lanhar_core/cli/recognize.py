@@ -19,6 +19,7 @@ from lanhar_core.config import Settings
 from lanhar_core.data.types import CHANNELS, GRAVITY
 from lanhar_core.errors import DataFormatError, NotFoundError
 from lanhar_core.jobs import Progress
+from lanhar_core.models.loading import open_recognizer
 from lanhar_core.models.recognizer import Recognizer
 from storage import runs
 from storage.db import Store
@@ -123,7 +124,7 @@ def _recognize(args: argparse.Namespace) -> int:
     fmt = args.input_format or {".csv": "csv", ".parquet": "parquet"}.get(path.suffix.lower())
     if fmt is None:
         raise DataFormatError(f"cannot tell the format of {path.name}; pass --input-format ({', '.join(_INPUT_FORMATS)})")
-    recognizer = Recognizer.load(directory)
+    recognizer = open_recognizer(directory)
     cfg = settings.sensor_encoder
     source = import_source(settings, "recognize", path, fmt, **_import_options(args, fmt))
     frames = []
@@ -149,7 +150,7 @@ def _export(args: argparse.Namespace) -> int:
     from lanhar_core.models.export import export_artifact, verify_export
 
     settings = settings_from(args)
-    recognizer = Recognizer.load(model_dir(Store(settings.db_path), args.run))
+    recognizer = open_recognizer(model_dir(Store(settings.db_path), args.run))
     out = export_artifact(recognizer, args.out)
     pre = recognizer.preprocessing
     rng = np.random.default_rng(0)
@@ -171,7 +172,7 @@ def _text_encoder(settings: Settings, recognizer: Recognizer):
 
 def _labels_add(args: argparse.Namespace) -> int:
     settings, _, directory = _open(args)
-    recognizer = Recognizer.load(directory)
+    recognizer = open_recognizer(directory)
     recognizer.add_label(args.name, args.description, _text_encoder(settings, recognizer))
     recognizer.save(directory)
     print(f"label {args.name!r} added to {directory}; labels: {', '.join(recognizer.label_names)}")
@@ -180,7 +181,7 @@ def _labels_add(args: argparse.Namespace) -> int:
 
 def _labels_remove(args: argparse.Namespace) -> int:
     _, _, directory = _open(args)
-    recognizer = Recognizer.load(directory)
+    recognizer = open_recognizer(directory)
     recognizer.remove_label(args.name)
     recognizer.save(directory)
     print(f"label {args.name!r} removed; labels: {', '.join(recognizer.label_names)}")
@@ -189,7 +190,7 @@ def _labels_remove(args: argparse.Namespace) -> int:
 
 def _labels_list(args: argparse.Namespace) -> int:
     _, _, directory = _open(args)
-    recognizer = Recognizer.load(directory)
+    recognizer = open_recognizer(directory)
     rows = [(name, " | ".join(recognizer.descriptions.get(name, []))[:100]) for name in recognizer.label_names]
     print_table(["label", "descriptions"], rows)
     return 0

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from lanhar_core.errors import ModelError
+from lanhar_core.models.loading import MODEL_FILE_ERRORS, damaged_model_error
 from lanhar_core.models.recognizer import Recognizer, softmax
 from lanhar_core.models.sensor_encoder import SensorEncoder
 
@@ -94,15 +95,18 @@ class ArtifactModel:
         directory = Path(directory)
         if not (directory / "config.json").exists() or not (directory / ENCODER_FILE).exists():
             raise ModelError(f"{directory} is not an exported artifact (config.json and {ENCODER_FILE} are required)")
-        self.config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-        if self.config.get("format_version") != ARTIFACT_FORMAT:
-            raise ModelError(f"{directory}: artifact format {self.config.get('format_version')} is not {ARTIFACT_FORMAT}")
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r".*torch\.jit.*deprecated.*")
-            self.encoder = torch.jit.load(str(directory / ENCODER_FILE))
-        self.encoder.eval()
-        self.labels: list[str] = json.loads((directory / "labels.json").read_text(encoding="utf-8"))["labels"]
-        self.label_embeddings = np.load(directory / "label_embeddings.npy")
+        try:
+            self.config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+            if self.config.get("format_version") != ARTIFACT_FORMAT:
+                raise ModelError(f"{directory}: artifact format {self.config.get('format_version')} is not {ARTIFACT_FORMAT}")
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=r".*torch\.jit.*deprecated.*")
+                self.encoder = torch.jit.load(str(directory / ENCODER_FILE))
+            self.encoder.eval()
+            self.labels: list[str] = json.loads((directory / "labels.json").read_text(encoding="utf-8"))["labels"]
+            self.label_embeddings = np.load(directory / "label_embeddings.npy")
+        except MODEL_FILE_ERRORS as exc:
+            raise damaged_model_error(directory, exc) from exc
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
         with torch.no_grad():
