@@ -19,13 +19,21 @@ from lanhar_core.errors import ConfigError
 
 @dataclass(frozen=True)
 class DataSettings:
-    """Preprocessing shared by every dataset (paper: 20 Hz, 120-sample windows)."""
+    """Preprocessing shared by every dataset (paper: 20 Hz, 120-sample windows), and input limits.
+
+    ``max_upload_mb``: largest file read (upload, import, ingest). ``max_expanded_mb`` and
+    ``max_compression_ratio``: largest size one archive member (zip, tar or .gz) may expand
+    to, and how many times its compressed size; numeric CSVs compress 3-10x, a zip bomb
+    hundreds of times, so 100 refuses bombs and no real export.
+    """
 
     rate_hz: float = 20.0
     window_samples: int = 120
     stride_samples: int = 60
     max_gap_s: float = 1.0
     max_upload_mb: float = 200.0
+    max_expanded_mb: float = 256.0
+    max_compression_ratio: float = 100.0
 
 
 @dataclass(frozen=True)

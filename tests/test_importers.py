@@ -203,7 +203,7 @@ def test_sensorlogger_without_gravity_inclusive_acc_is_an_error(tmp_path: Path) 
 
 def test_sensorlogger_needs_a_platform(tmp_path: Path) -> None:
     files = {"TotalAcceleration.csv": _sensor_csv(50, 4, (0, 0, GRAVITY)), "Gyroscope.csv": _sensor_csv(50, 4, (0, 0, 0))}
-    with pytest.raises(DataFormatError, match="platform="):
+    with pytest.raises(DataFormatError, match="--platform ios or --platform android"):
         import_sensorlogger(_zip(tmp_path / "rec.zip", files), dataset="phone")
 
 

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from lanhar_core.data.importers.generic import ImportSpec, import_table, sniff_separator
+from lanhar_core.data.importers.archive import ExpansionLimits
+from lanhar_core.data.importers.generic import ImportSpec, import_table
+from lanhar_core.data.importers.tables import sniff_separator
 from lanhar_core.data.importers.phyphox import import_phyphox
 from lanhar_core.data.importers.sensorlogger import import_sensorlogger
 from lanhar_core.data.types import Recording
@@ -57,15 +59,24 @@ def table_columns(name: str, data: bytes) -> list[str]:
 
 
 def import_upload(
-    fmt: str, name: str, data: bytes, max_upload_mb: float, spec: ImportSpec | None = None, subject: str = "me"
+    fmt: str,
+    name: str,
+    data: bytes,
+    max_upload_mb: float,
+    spec: ImportSpec | None = None,
+    subject: str = "me",
+    limits: ExpansionLimits | None = None,
 ) -> list[Recording]:
-    """Recordings of one upload in canonical units; raises the importers' ``LanharError`` on bad input."""
+    """Recordings of one upload in canonical units; raises the importers' ``LanharError`` on bad input.
+
+    ``limits`` caps what archive members may expand to (default: ``DataSettings``'s).
+    """
     check_size(name, len(data), max_upload_mb)
     max_bytes = int(max_upload_mb * 1024 * 1024)
     if fmt == SENSOR_LOGGER:
-        return with_upload(name, data, lambda p: import_sensorlogger(p, UPLOAD_DATASET, subject=subject, max_bytes=max_bytes))
+        return with_upload(name, data, lambda p: import_sensorlogger(p, UPLOAD_DATASET, subject=subject, max_bytes=max_bytes, limits=limits))
     if fmt == PHYPHOX:
-        return with_upload(name, data, lambda p: import_phyphox(p, UPLOAD_DATASET, subject=subject, max_bytes=max_bytes))
+        return with_upload(name, data, lambda p: import_phyphox(p, UPLOAD_DATASET, subject=subject, max_bytes=max_bytes, limits=limits))
     if spec is None:
         raise ValueError("a generic table needs a column mapping (ImportSpec)")
-    return with_upload(name, data, lambda p: import_table(p, spec, max_bytes=max_bytes))
+    return with_upload(name, data, lambda p: import_table(p, spec, max_bytes=max_bytes, limits=limits))

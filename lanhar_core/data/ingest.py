@@ -31,6 +31,7 @@ import numpy as np
 from lanhar_core.config import Settings
 from lanhar_core.data import registry
 from lanhar_core.data.importers import phyphox, sensorlogger
+from lanhar_core.data.importers.archive import ExpansionLimits
 from lanhar_core.data.importers.generic import ImportSpec, import_table
 from lanhar_core.data.registry import DatasetInfo
 from lanhar_core.data.resample import resample_recording
@@ -300,12 +301,14 @@ def _phone_info(name: str, fmt: str, conversions: str, placement: str) -> Datase
 def import_source(settings: Settings, name: str, path: Path, fmt: str, **options: Any) -> Source:
     """A ``Source`` for user data: a CSV/Parquet table (``ImportSpec`` fields as options) or a phone-app export.
 
-    The upload limit ``data.max_upload_mb`` is passed to the importer as well, because
-    exports may be archives whose members are checked one by one.
+    The upload limit ``data.max_upload_mb`` and the expansion limits (``data.max_expanded_mb``,
+    ``data.max_compression_ratio``) are passed to the importer as well, because exports may
+    be archives whose members are checked one by one.
     """
     path = Path(path)
     files = source_files(path)
     max_bytes = int(settings.data.max_upload_mb * 1024 * 1024)
+    limits = ExpansionLimits.from_settings(settings.data)
     fmt = fmt.lower()
     if fmt in ("csv", "parquet"):
         try:
@@ -313,16 +316,16 @@ def import_source(settings: Settings, name: str, path: Path, fmt: str, **options
         except TypeError as exc:
             raise DataFormatError(f"import {fmt}: {exc}; see `lanhar data import --help` for the options") from exc
         info = spec.dataset_info()
-        read: Callable[[], Iterable[Recording]] = lambda: import_table(path, spec, max_bytes=max_bytes)  # noqa: E731
+        read: Callable[[], Iterable[Recording]] = lambda: import_table(path, spec, max_bytes=max_bytes, limits=limits)  # noqa: E731
     elif fmt in ("sensorlogger", "phyphox"):
         module = sensorlogger if fmt == "sensorlogger" else phyphox
         importer = sensorlogger.import_sensorlogger if fmt == "sensorlogger" else phyphox.import_phyphox
         try:
-            inspect.signature(importer).bind(path, name, max_bytes=max_bytes, **options)
+            inspect.signature(importer).bind(path, name, max_bytes=max_bytes, limits=limits, **options)
         except TypeError as exc:
             raise DataFormatError(f"import {fmt}: {exc}; see `lanhar data import --help` for the options") from exc
         info = _phone_info(name, fmt, module.CONVERSIONS, str(options.get("placement", "")))
-        read = lambda: importer(path, name, max_bytes=max_bytes, **options)  # noqa: E731
+        read = lambda: importer(path, name, max_bytes=max_bytes, limits=limits, **options)  # noqa: E731
     else:
         raise DataFormatError(f"unknown import format {fmt!r}; choose one of {', '.join(IMPORT_FORMATS)}")
     return Source(name=name, reader=f"import:{fmt}", info=info, path=path, files=files, options=dict(options), read=read)

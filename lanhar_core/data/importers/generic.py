@@ -9,16 +9,18 @@ specific error rather than storing data in the wrong units.
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from lanhar_core.config import DataSettings
 from lanhar_core.data.importers import checks
+from lanhar_core.data.importers.archive import ExpansionLimits, read_file_capped
+from lanhar_core.data.importers.tables import parse_csv
 from lanhar_core.data.importers.timeline import to_uniform
 from lanhar_core.data.registry import DatasetInfo
 from lanhar_core.data.types import Recording
@@ -73,26 +75,16 @@ class ImportSpec:
         )
 
 
-def sniff_separator(first_line: str) -> str:
-    """The most frequent of comma, semicolon and tab in the header line."""
-    return max((",", ";", "\t"), key=first_line.count)
-
-
-def _read_table(path: Path, max_bytes: int | None) -> pd.DataFrame:
+def _read_table(path: Path, max_bytes: int | None, limits: ExpansionLimits | None) -> pd.DataFrame:
     checks.check_file_size(path, max_bytes)
     name = path.name.lower()
-    try:
-        if name.endswith((".parquet", ".pq")):
+    if name.endswith((".parquet", ".pq")):
+        try:
             return pd.read_parquet(path)
-        if name.endswith((".csv", ".csv.gz", ".txt", ".tsv")):
-            opener = gzip.open if name.endswith(".gz") else open
-            with opener(path, "rt", encoding="utf-8-sig") as handle:
-                first_line = handle.readline()
-            if not first_line.strip():
-                raise InvalidSignalError(f"{path.name}: the file is empty (0 rows)")
-            return pd.read_csv(path, sep=sniff_separator(first_line), encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
-        raise DataFormatError(f"{path.name}: cannot be read as a table: {exc}") from exc
+        except (ValueError, OSError, pa.ArrowException) as exc:
+            raise DataFormatError(f"{path.name}: cannot be read as a Parquet table: {exc}") from exc
+    if name.endswith((".csv", ".csv.gz", ".txt", ".tsv", ".txt.gz", ".tsv.gz")):
+        return parse_csv(read_file_capped(path, path.name, limits), path.name)
     raise DataFormatError(f"{path.name}: unsupported file type; use .csv, .csv.gz, .tsv, .txt or .parquet")
 
 
@@ -127,7 +119,9 @@ def _convert(table: pd.DataFrame, spec: ImportSpec, where: str) -> np.ndarray:
     return np.hstack([acc, gyro])
 
 
-def import_table(path: Path, spec: ImportSpec, max_bytes: int | None = None) -> list[Recording]:
+def import_table(
+    path: Path, spec: ImportSpec, max_bytes: int | None = None, limits: ExpansionLimits | None = None
+) -> list[Recording]:
     """Read, validate and convert ``path`` into canonical recordings.
 
     ``max_bytes`` defaults to ``data.max_upload_mb``. The whole file is validated before
@@ -140,7 +134,7 @@ def import_table(path: Path, spec: ImportSpec, max_bytes: int | None = None) -> 
     if spec.rate_hz is not None and spec.rate_hz <= 0:
         raise DataFormatError(f"{where}: rate must be positive, got {spec.rate_hz}")
     time_factor = checks.parse_unit("time unit", spec.time_unit, checks.TIME_UNITS)[1] if spec.time_column else 1.0
-    table = _read_table(path, max_bytes)
+    table = _read_table(path, max_bytes, limits)
     needed = [*spec.acc_columns, *spec.gyro_columns, *(c for c in (spec.time_column, spec.label_column, spec.subject_column) if c)]
     checks.require_columns(table.columns.astype(str), needed, where)
     checks.check_not_empty(len(table), where)
