@@ -5,10 +5,17 @@ lifetime. DuckDB allows one writing process per file, so holding a connection op
 app would lock the CLI out for as long as the app runs; opening per unit of work lets the
 app and the CLI take turns. A process that finds the file locked retries for
 ``lock_timeout_s`` and then raises ``StoreLockedError`` naming the holder.
+
+A store the user may not write (a read-only file or folder, a shared copy) is opened
+read-only: reading works (``data stats``, browsing), a write raises ``StoreError`` saying
+why. A damaged file (truncated by a full disk or an interrupted copy) is detected when the
+store opens, because DuckDB itself would answer counts from its metadata and only fail
+later on a checksum; the message points to the backup.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -46,6 +53,26 @@ def _migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+_HEADER_BYTES = 3 * 4096
+"""DuckDB's file header and its two database headers precede block 0."""
+
+
+def _damaged(path: Path, detail: str) -> StoreError:
+    return StoreError(
+        f"the store {path} is damaged ({detail}); it was probably truncated by a full disk, a crash during a copy "
+        "or a sync tool. Restore lanhar.duckdb from your backup copy, or move it aside (a new store is created) "
+        "and re-ingest; interpretations saved with `lanhar interpret export` are safe in their .jsonl.gz files"
+    )
+
+
+def _writable(path: Path) -> bool:
+    """Whether DuckDB could write ``path``: the file (if any) and its folder (for the .wal) must be writable."""
+    folder = path.parent
+    if path.exists() and not os.access(path, os.W_OK):
+        return False
+    return not folder.exists() or os.access(folder, os.W_OK)
+
+
 def _is_lock_error(exc: Exception) -> bool:
     text = str(exc).lower()
     return "lock" in text and ("could not set" in text or "conflicting" in text)
@@ -57,7 +84,20 @@ class Store:
     def __init__(self, path: Path | str, lock_timeout_s: float = 10.0) -> None:
         self.path = Path(path)
         self.lock_timeout_s = lock_timeout_s
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = self.path.exists() and not _writable(self.path)
+        if not self.read_only:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the folder {self.path.parent} for the store ({exc.strerror}); "
+                    "set LANHAR_HOME (or --home) to a folder you can write"
+                ) from exc
+            if not _writable(self.path):
+                raise StoreError(
+                    f"cannot create the store {self.path}: the folder is not writable; "
+                    "set LANHAR_HOME (or --home) to a folder you can write"
+                )
         self._migrate()
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -66,9 +106,12 @@ class Store:
         while True:
             try:
                 with _OPEN_CLOSE:
-                    return duckdb.connect(str(self.path), read_only=read_only)
-            except duckdb.IOException as exc:
-                if not _is_lock_error(exc):
+                    return duckdb.connect(str(self.path), read_only=read_only or self.read_only)
+            except duckdb.Error as exc:
+                if not isinstance(exc, duckdb.IOException) or not _is_lock_error(exc):
+                    text = str(exc)
+                    if "could not read enough bytes" in text.lower() or "checksum" in text.lower():
+                        raise _damaged(self.path, text) from exc
                     raise StoreError(f"cannot open store {self.path}: {exc}") from exc
                 if time.monotonic() >= deadline:
                     raise StoreLockedError(
@@ -81,10 +124,17 @@ class Store:
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection for one unit of work, closed afterwards."""
+        """A connection for one unit of work, closed afterwards (read-only on a read-only store)."""
         conn = self._open(read_only)
         try:
             yield conn
+        except duckdb.Error as exc:
+            if self.read_only and "read-only" in str(exc):
+                raise StoreError(
+                    f"the store {self.path} is read-only (no write permission on the file or its folder), so this "
+                    "cannot be saved; reading works. Make it writable or copy it to a LANHAR_HOME you can write"
+                ) from exc
+            raise
         finally:
             with _OPEN_CLOSE:
                 conn.close()
@@ -105,10 +155,40 @@ class Store:
         with self.connect() as conn:
             return _current_version(conn)
 
+    def _check_intact(self, conn: duckdb.DuckDBPyConnection) -> None:
+        """Every data block the tables use must lie inside the file (see the module docstring)."""
+        tables = [r[0] for r in conn.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND NOT temporary"
+        ).fetchall()]
+        if not tables:
+            return
+        union = " UNION ALL ".join(
+            f"SELECT max(block_id) AS b FROM pragma_storage_info('{name}') WHERE persistent" for name in tables
+        )
+        last_block = conn.execute(f"SELECT max(b) FROM ({union})").fetchone()[0]
+        block_size = conn.execute("PRAGMA database_size").fetchone()[2]
+        if last_block is None:
+            return
+        needed = _HEADER_BYTES + (int(last_block) + 1) * int(block_size)
+        size = self.path.stat().st_size
+        if size < needed:
+            raise _damaged(self.path, f"the file has {size} bytes but its tables reach byte {needed}")
+
     def _migrate(self) -> None:
         migrations = _migrations()
         latest = migrations[-1][0] if migrations else 0
+        if self.read_only:
+            with self.connect(read_only=True) as conn:
+                self._check_intact(conn)
+                current = _current_version(conn)
+            if current != latest:
+                raise MigrationError(
+                    f"the store {self.path} is read-only and has schema version {current}, not {latest}; "
+                    "make it writable once so it can be upgraded, or use a store of this version"
+                )
+            return
         with self.connect() as conn:
+            self._check_intact(conn)
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version ("
                 " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"

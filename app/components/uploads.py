@@ -24,6 +24,9 @@ from lanhar_core.data.types import Recording
 from lanhar_core.errors import FileTooLargeError
 
 SENSOR_LOGGER, PHYPHOX, GENERIC = "Sensor Logger export", "phyphox export", "Generic CSV / Parquet"
+PLATFORM_FROM_METADATA = "from Metadata.csv"
+PLATFORMS = (PLATFORM_FROM_METADATA, "ios", "android")
+"""The app's platform choices for a Sensor Logger upload (only exports without Metadata.csv need one)."""
 FORMATS = {
     SENSOR_LOGGER: ["zip"],
     PHYPHOX: ["zip", "csv"],
@@ -66,15 +69,19 @@ def import_upload(
     spec: ImportSpec | None = None,
     subject: str = "me",
     limits: ExpansionLimits | None = None,
+    platform: str | None = None,
 ) -> list[Recording]:
     """Recordings of one upload in canonical units; raises the importers' ``LanharError`` on bad input.
 
-    ``limits`` caps what archive members may expand to (default: ``DataSettings``'s).
+    ``limits`` caps what archive members may expand to (default: ``DataSettings``'s);
+    ``platform`` ('ios'/'android') is for Sensor Logger exports without ``Metadata.csv``.
     """
     check_size(name, len(data), max_upload_mb)
     max_bytes = int(max_upload_mb * 1024 * 1024)
     if fmt == SENSOR_LOGGER:
-        return with_upload(name, data, lambda p: import_sensorlogger(p, UPLOAD_DATASET, subject=subject, max_bytes=max_bytes, limits=limits))
+        return with_upload(name, data, lambda p: import_sensorlogger(
+            p, UPLOAD_DATASET, subject=subject, max_bytes=max_bytes, limits=limits, platform=platform
+        ))
     if fmt == PHYPHOX:
         return with_upload(name, data, lambda p: import_phyphox(p, UPLOAD_DATASET, subject=subject, max_bytes=max_bytes, limits=limits))
     if spec is None:

@@ -127,6 +127,8 @@ def _phone_options(args: argparse.Namespace) -> dict[str, Any]:
         options["label"] = args.label
     if args.format == "phyphox":
         options["sign"] = args.sign
+    if args.format == "sensorlogger" and args.platform:
+        options["platform"] = args.platform
     return options
 
 
@@ -219,7 +221,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--gyro-cols", help="gyroscope columns x,y,z")
     imp.add_argument("--acc-unit", default="m/s2", help="m/s2 or g (default m/s2)")
     imp.add_argument("--gyro-unit", default="rad/s", help="rad/s or deg/s (default rad/s)")
-    imp.add_argument("--sign", default="android", help="acceleration sign convention: android or ios")
+    imp.add_argument("--sign", default="android", help="acceleration sign convention: android or ios (csv, parquet, phyphox)")
+    imp.add_argument("--platform", choices=("ios", "android"),
+                     help="Sensor Logger export without Metadata.csv: the phone's platform")
     imp.add_argument("--label-col", help="per-sample activity label column")
     imp.add_argument("--label-map", help="native=canonical pairs, comma-separated (e.g. walking=walk,sitting=sit)")
     imp.add_argument("--new-labels", action="store_true", help="keep labels missing from --label-map as new activities")

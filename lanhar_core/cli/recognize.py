@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     rec.add_argument("--gyro-cols", default="gyro_x,gyro_y,gyro_z", help="gyroscope columns (default gyro_x,gyro_y,gyro_z)")
     rec.add_argument("--acc-unit", default="m/s2", help="m/s2 or g")
     rec.add_argument("--gyro-unit", default="rad/s", help="rad/s or deg/s")
+    rec.add_argument("--platform", choices=("ios", "android"),
+                     help="Sensor Logger export without Metadata.csv: the phone's platform")
     rec.set_defaults(func=_recognize)
 
     exp = sub.add_parser("export", help="write a self-contained deployment artifact of a stage-2 model")
@@ -98,6 +100,8 @@ def _three(text: str, flag: str) -> tuple[str, str, str]:
 
 
 def _import_options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
+    if fmt == "sensorlogger":
+        return {"platform": args.platform} if args.platform else {}
     if fmt not in ("csv", "parquet"):
         return {}
     options: dict[str, Any] = {

@@ -19,6 +19,7 @@ import torch
 from sklearn.ensemble import HistGradientBoostingClassifier
 from torch import nn
 
+from lanhar_core.errors import InvalidValueError
 from lanhar_core.eval.metrics import score
 from lanhar_core.signal.features import window_features
 
@@ -142,7 +143,7 @@ class TorchClassifier:
             return _DCNN(n_classes, self.width)
         if self.architecture == "transformer":
             return _SupervisedTransformer(n_classes, self.width)
-        raise ValueError(f"unknown architecture {self.architecture!r}; use 'dcnn' or 'transformer'")
+        raise InvalidValueError(f"unknown architecture {self.architecture!r}; use 'dcnn' or 'transformer'")
 
     def _standardise(self, signals: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(((signals - self._mean) / self._std).astype(np.float32))
@@ -199,7 +200,7 @@ def candidate_grid(name: str, rate_hz: float, seed: int, quick: bool = False) ->
         ],
     }
     if name not in grids:
-        raise ValueError(f"unknown baseline {name!r}; known: {', '.join(grids)}")
+        raise InvalidValueError(f"unknown baseline {name!r}; known: {', '.join(grids)}")
     return grids[name][:TUNING_BUDGET]
 
 
@@ -225,5 +226,5 @@ def tune_and_fit(
         if best is None or val_f1 > best[0]:
             best = (val_f1, candidate)
     if best is None:
-        raise ValueError(f"baseline {name!r} has no candidates")
+        raise InvalidValueError(f"baseline {name!r} has no candidates")
     return best[1], {"baseline": name, "tuning": log, "budget": TUNING_BUDGET}

@@ -27,7 +27,7 @@ from openai import OpenAI
 from lanhar_core.config import LLMSettings
 from lanhar_core.errors import ConfigError
 from lanhar_core.jobs import Progress
-from lanhar_core.llm.base import Generation, PromptSpec
+from lanhar_core.llm.base import Generation, PromptSpec, cap_reply
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +155,7 @@ class OpenAIBackend:
                     seed=self._llm.seed,
                 )
                 text, prompt_tokens, completion_tokens = _extract(response)
+                text, truncated_from = cap_reply(text, self._llm.max_reply_chars)
                 return Generation(
                     text=text,
                     ok=True,
@@ -162,6 +163,7 @@ class OpenAIBackend:
                     completion_tokens=completion_tokens,
                     cost_usd=self.cost_usd(prompt_tokens, completion_tokens),
                     latency_s=time.monotonic() - started,
+                    truncated_from_chars=truncated_from,
                 )
             except openai.APIStatusError as exc:
                 error = f"HTTP {exc.status_code} from {public_url(self._llm.base_url)}: {self._redact(str(exc.message))}"
