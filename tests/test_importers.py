@@ -132,7 +132,7 @@ def test_file_over_the_size_limit(tmp_path: Path) -> None:
 
 
 def test_acc_in_g_declared_as_m_s2_suggests_g(tmp_path: Path) -> None:
-    with pytest.raises(UnitError, match="acc_unit='g'"):
+    with pytest.raises(UnitError, match="declare --acc-unit g"):
         import_table(_csv(tmp_path, _table(acc_scale=1 / GRAVITY)), _spec())
 
 

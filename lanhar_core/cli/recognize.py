@@ -21,6 +21,7 @@ from lanhar_core.errors import DataFormatError, NotFoundError
 from lanhar_core.jobs import Progress
 from lanhar_core.models.loading import open_recognizer
 from lanhar_core.models.recognizer import Recognizer
+from lanhar_core.vocab import BUILTIN_ACTIVITIES
 from storage import runs
 from storage.db import Store
 
@@ -60,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     remove.add_argument("name")
     _model_argument(remove)
     remove.set_defaults(func=_labels_remove)
-    listing = commands.add_parser("list", help="a model's labels and their descriptions")
+    listing = commands.add_parser("list", help="a model's labels and their descriptions (no model yet: the vocabulary)")
     _model_argument(listing)
     listing.set_defaults(func=_labels_list)
 
@@ -193,8 +194,15 @@ def _labels_remove(args: argparse.Namespace) -> int:
 
 
 def _labels_list(args: argparse.Namespace) -> int:
-    _, _, directory = _open(args)
-    recognizer = open_recognizer(directory)
+    """A model's labels; before any model exists (and without --model), the canonical vocabulary,
+    which is what --label-map and --label take."""
+    settings = settings_from(args)
+    store = Store(settings.db_path)
+    if args.model is None and runs.latest_run(store, "sensor") is None:
+        print("no trained model yet; the canonical activity names (use them in --label-map and --label):")
+        print_table(["label", "category", "meaning"], [(a.name, a.category or "", a.display) for a in BUILTIN_ACTIVITIES])
+        return 0
+    recognizer = open_recognizer(model_dir(store, args.model))
     rows = [(name, " | ".join(recognizer.descriptions.get(name, []))[:100]) for name in recognizer.label_names]
     print_table(["label", "descriptions"], rows)
     return 0
