@@ -100,7 +100,7 @@ def check_monotonic(t_s: np.ndarray, where: str) -> None:
         i = int(bad[0])
         raise InvalidSignalError(
             f"{where}: timestamps are not strictly increasing at {bad.size} place(s); first at data row {i + 1} "
-            f"({t_s[i]!r} -> {t_s[i + 1]!r}). If the timestamps were rounded (e.g. to whole seconds or "
+            f"({float(t_s[i])!r} -> {float(t_s[i + 1])!r}). If the timestamps were rounded (e.g. to whole seconds or "
             "milliseconds at a higher sampling rate), export them with more decimals or use --rate instead of "
             "--time-col; otherwise sort the file by time and drop duplicate rows."
         )
