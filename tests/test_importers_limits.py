@@ -130,3 +130,10 @@ def test_generic_import_reads_european_csv(tmp_path: Path) -> None:
     _table().to_csv(path, index=False, sep=";", decimal=",")
     rec = import_table(path, _spec())[0]
     assert np.allclose(rec.signals[:, 2], GRAVITY) and np.allclose(rec.signals[:, 3], 0.3)
+
+
+def test_upload_column_names_of_utf16_and_european_tables() -> None:
+    from app.components.uploads import table_columns
+
+    assert table_columns("a.csv", "t;ax;ay\n0,1;9,8;0,0\n".encode("utf-16")) == ["t", "ax", "ay"]
+    assert table_columns("a.csv", b"\xef\xbb\xbft,ax\n0,1\n") == ["t", "ax"]

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 
+from lanhar_core.cli import main
 from lanhar_core.data.readers import seglearn_watch
 from lanhar_core.errors import DataFormatError, ModelError
 from lanhar_core.models.checkpoint import load_checkpoint, save_checkpoint
@@ -170,3 +171,12 @@ def test_no_unsafe_loading_on_any_user_reachable_path() -> None:
     ]
     assert offenders == []
     assert all((ROOT / folder).is_dir() for folder in ("lanhar_core", "storage", "app", "pages"))
+
+
+def test_cli_reports_a_damaged_model_without_a_traceback(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    directory = _saved_recognizer(tmp_path / "rec")
+    weights = directory / "sensor_encoder.pt"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    assert main(["--home", str(home), "labels", "list", "--model", str(directory)]) == 2
+    err = capsys.readouterr().err
+    assert "damaged or were not written" in err and "Traceback" not in err

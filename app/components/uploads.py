@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from lanhar_core.data.importers.archive import ExpansionLimits
 from lanhar_core.data.importers.generic import ImportSpec, import_table
-from lanhar_core.data.importers.tables import sniff_separator
+from lanhar_core.data.importers.tables import header_line, sniff_separator
 from lanhar_core.data.importers.phyphox import import_phyphox
 from lanhar_core.data.importers.sensorlogger import import_sensorlogger
 from lanhar_core.data.types import Recording
@@ -57,7 +57,7 @@ def table_columns(name: str, data: bytes) -> list[str]:
     """Column names of an uploaded table, for the column-mapping form."""
     if name.lower().endswith(".parquet"):
         return with_upload(name, data, lambda path: list(pq.read_schema(path).names))
-    header = data[:65536].decode("utf-8", errors="replace").splitlines()[0] if data else ""
+    header = header_line(data)
     return [c.strip().strip('"') for c in header.split(sniff_separator(header))] if header else []
 
 

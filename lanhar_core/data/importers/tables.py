@@ -42,6 +42,12 @@ def decode_text(data: bytes, where: str) -> str:
         ) from exc
 
 
+def header_line(data: bytes) -> str:
+    """The first line of a CSV's bytes in its own encoding, without decoding the whole file."""
+    head = data[:65536]
+    return head.decode(_encoding(head), errors="replace").lstrip("\ufeff").splitlines()[0] if head.strip() else ""
+
+
 def parse_csv(data: bytes, where: str) -> pd.DataFrame:
     """A CSV as apps and spreadsheets write it (see the module docstring)."""
     text = decode_text(data, where)
