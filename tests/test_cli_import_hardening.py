@@ -4,6 +4,7 @@ that user needs on the way (flags named, rounding hint, vocabulary, confusion ma
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -168,3 +169,18 @@ def test_bench_results_print_the_confusion_matrix(home: Path, capsys: pytest.Cap
     assert "confusion a -> b · lanhar/transductive (rows true, columns predicted; 2 seed(s))" in out
     rows = [line.split() for line in out.splitlines() if line.startswith(("sit ", "walk "))]
     assert rows[-2:] == [["sit", "11", "1"], ["walk", "3", "9"]]
+
+
+def test_recognize_reads_raw_counts_with_the_scale_flags(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from test_security import _saved_recognizer
+
+    model = _saved_recognizer(tmp_path / "model")
+    path = tmp_path / "counts.csv"
+    _int16_recording(30, 50, "A", 0).to_csv(path, index=False)
+    base = ["--home", str(home), "recognize", str(path), "--model", str(model), "--format", "json", "--rate", "50",
+            "--acc-cols", "ax,ay,az", "--gyro-cols", "gx,gy,gz", "--acc-unit", "g", "--gyro-unit", "deg/s"]
+    assert main(base) == 2
+    assert "--acc-scale" in capsys.readouterr().err
+    assert main([*base, "--acc-scale", str(ACC_COUNTS_PER_G), "--gyro-scale", str(GYRO_COUNTS_PER_DEG_S)]) == 0
+    segments = json.loads(capsys.readouterr().out)
+    assert segments and segments[0]["recording"] == "counts/unknown"

@@ -41,6 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     rec.add_argument("--gyro-cols", default="gyro_x,gyro_y,gyro_z", help="gyroscope columns (default gyro_x,gyro_y,gyro_z)")
     rec.add_argument("--acc-unit", default="m/s2", help="m/s2 or g")
     rec.add_argument("--gyro-unit", default="rad/s", help="rad/s or deg/s")
+    rec.add_argument("--acc-scale", type=float, default=1.0, help="raw integer counts per --acc-unit (default 1)")
+    rec.add_argument("--gyro-scale", type=float, default=1.0, help="raw integer counts per --gyro-unit (default 1)")
     rec.add_argument("--platform", choices=("ios", "android"),
                      help="Sensor Logger export without Metadata.csv: the phone's platform")
     rec.set_defaults(func=_recognize)
@@ -110,6 +112,8 @@ def _import_options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
         "gyro_columns": _three(args.gyro_cols, "--gyro-cols"),
         "acc_unit": args.acc_unit,
         "gyro_unit": args.gyro_unit,
+        "acc_scale": args.acc_scale,
+        "gyro_scale": args.gyro_scale,
     }
     if args.time_col:
         options.update(time_column=args.time_col, time_unit=args.time_unit)

@@ -24,7 +24,7 @@ from lanhar_core.data.importers.tables import parse_csv
 from lanhar_core.data.importers.timeline import to_uniform
 from lanhar_core.data.registry import DatasetInfo
 from lanhar_core.data.types import Recording
-from lanhar_core.errors import DataFormatError, InvalidSignalError
+from lanhar_core.errors import DataFormatError
 
 
 @dataclass(frozen=True)
