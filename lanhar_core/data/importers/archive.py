@@ -52,6 +52,21 @@ def _limits(limits: ExpansionLimits | None) -> ExpansionLimits:
     return limits if limits is not None else ExpansionLimits.from_settings(DataSettings())
 
 
+def _check_expansion(total: int, member: str, compressed_size: int | None, limits: ExpansionLimits) -> None:
+    """Refuse ``total`` expanded bytes of ``member`` over the size or the compression-ratio limit."""
+    if total > limits.max_member_bytes:
+        raise FileTooLargeError(
+            f"{member} expands to more than {limits.max_member_bytes / 1024 / 1024:.3g} MB, the limit per archive "
+            "member; split the recording or raise data.max_expanded_mb (LANHAR_DATA_MAX_EXPANDED_MB)"
+        )
+    if compressed_size and total >= _RATIO_MIN_BYTES and total > limits.max_ratio * compressed_size:
+        raise FileTooLargeError(
+            f"{member} expands more than {limits.max_ratio:g} times its compressed size ({compressed_size} bytes), "
+            "the limit per archive member (a zip bomb?); raise data.max_compression_ratio "
+            "(LANHAR_DATA_MAX_COMPRESSION_RATIO) if the file is genuine"
+        )
+
+
 def _read_capped(handle: IO[bytes], member: str, compressed_size: int | None, limits: ExpansionLimits) -> bytes:
     """All of ``handle``, refused as soon as it passes the size or the compression-ratio limit."""
     parts: list[bytes] = []
@@ -61,17 +76,7 @@ def _read_capped(handle: IO[bytes], member: str, compressed_size: int | None, li
         if not chunk:
             return b"".join(parts)
         total += len(chunk)
-        if total > limits.max_member_bytes:
-            raise FileTooLargeError(
-                f"{member} expands to more than {limits.max_member_bytes / 1024 / 1024:.3g} MB, the limit per archive "
-                "member; split the recording or raise data.max_expanded_mb (LANHAR_DATA_MAX_EXPANDED_MB)"
-            )
-        if compressed_size and total >= _RATIO_MIN_BYTES and total > limits.max_ratio * compressed_size:
-            raise FileTooLargeError(
-                f"{member} expands more than {limits.max_ratio:g} times its compressed size ({compressed_size} bytes), "
-                "the limit per archive member (a zip bomb?); raise data.max_compression_ratio "
-                "(LANHAR_DATA_MAX_COMPRESSION_RATIO) if the file is genuine"
-            )
+        _check_expansion(total, member, compressed_size, limits)
         parts.append(chunk)
 
 
@@ -115,6 +120,9 @@ def _zip_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
 
 
 def _read_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, limits: ExpansionLimits) -> bytes:
+    """One member, refused up front when its declared size breaks a limit (a zip may understate
+    it, so the bytes produced are counted as well)."""
+    _check_expansion(info.file_size, where, info.compress_size, limits)
     try:
         with archive.open(info) as handle:
             return _read_capped(handle, where, info.compress_size, limits)
