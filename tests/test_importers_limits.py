@@ -137,3 +137,18 @@ def test_upload_column_names_of_utf16_and_european_tables() -> None:
 
     assert table_columns("a.csv", "t;ax;ay\n0,1;9,8;0,0\n".encode("utf-16")) == ["t", "ax", "ay"]
     assert table_columns("a.csv", b"\xef\xbb\xbft,ax\n0,1\n") == ["t", "ax"]
+
+
+def test_tar_of_many_small_highly_compressible_members_is_refused(tmp_path: Path) -> None:
+    import tarfile
+
+    path = tmp_path / "bomb.tar.gz"
+    member = (BOMB_LINE * 20_000).encode()
+    with tarfile.open(path, "w:gz") as archive:
+        for index in range(40):
+            info = tarfile.TarInfo(f"data/a01/p1/s{index:02d}.txt")
+            info.size = len(member)
+            archive.addfile(info, io.BytesIO(member))
+    assert path.stat().st_size < 100_000
+    with pytest.raises(FileTooLargeError, match=r"bomb\.tar\.gz/data/a01/p1/s\d\d\.txt \(with the members before it\)"):
+        list(iter_members(path))

@@ -59,6 +59,14 @@ def _check_expansion(total: int, member: str, compressed_size: int | None, limit
             f"{member} expands to more than {limits.max_member_bytes / 1024 / 1024:.3g} MB, the limit per archive "
             "member; split the recording or raise data.max_expanded_mb (LANHAR_DATA_MAX_EXPANDED_MB)"
         )
+    _check_ratio(total, member, compressed_size, limits)
+
+
+def _check_ratio(total: int, member: str, compressed_size: int | None, limits: ExpansionLimits) -> None:
+    """Refuse ``total`` expanded bytes more than ``max_ratio`` times ``compressed_size``.
+
+    A tar is compressed as one stream, so its members are measured against the whole archive
+    (each alone, and all read so far together)."""
     if compressed_size and total >= _RATIO_MIN_BYTES and total > limits.max_ratio * compressed_size:
         raise FileTooLargeError(
             f"{member} expands more than {limits.max_ratio:g} times its compressed size ({compressed_size} bytes), "
@@ -144,6 +152,8 @@ def iter_members(path: Path, limits: ExpansionLimits | None = None) -> Iterator[
             for info in _zip_members(archive):
                 yield info.filename, _read_zip_member(archive, info, f"{path.name}/{info.filename}", limits)
     elif _is_tar(path):
+        archive_size = path.stat().st_size
+        expanded = 0
         try:
             with tarfile.open(path, "r:*") as archive:
                 for member in archive:
@@ -151,7 +161,11 @@ def iter_members(path: Path, limits: ExpansionLimits | None = None) -> Iterator[
                         handle = archive.extractfile(member)
                         if handle is not None:
                             name = member.name.lstrip("./")
-                            yield name, _read_capped(handle, f"{path.name}/{name}", None, limits)
+                            where = f"{path.name}/{name}"
+                            data = _read_capped(handle, where, archive_size, limits)
+                            expanded += len(data)
+                            _check_ratio(expanded, f"{where} (with the members before it)", archive_size, limits)
+                            yield name, data
         except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
             raise DataFormatError(f"{path.name} is not a readable tar archive: {exc}") from exc
     elif path.is_file():
