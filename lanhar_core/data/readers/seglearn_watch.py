@@ -10,7 +10,6 @@ the real bundle contains) and refuses any other global by name.
 
 from __future__ import annotations
 
-import gzip
 import io
 import pickle
 from collections.abc import Collection, Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lanhar_core.data.importers.archive import read_file_capped
 from lanhar_core.data.readers._common import check_placements, map_labels, wanted
 from lanhar_core.data.registry import DatasetInfo
 from lanhar_core.data.types import GRAVITY, Recording
@@ -113,12 +113,7 @@ def _unpickle_bundle(raw: bytes, where: str) -> object:
 
 
 def _load(file: Path) -> dict:
-    raw = file.read_bytes()
-    if file.name.endswith(".gz"):
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise DataFormatError(f"{file.name} is not a readable gzip file: {exc}") from exc
+    raw = read_file_capped(file, file.name)
     bundle = _unpickle_bundle(raw, file.name)
     if not isinstance(bundle, dict):
         raise DataFormatError(f"{file.name}: the bundle is a {type(bundle).__name__}, not a dict")
