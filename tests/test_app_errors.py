@@ -92,3 +92,16 @@ def test_sensor_logger_upload_without_metadata_takes_the_platform_option(app_hom
     at.radio(key="recognize_platform").set_value("android").run()
     _no_exception(at)
     assert not at.error and at.dataframe
+
+
+def test_a_damaged_recognizer_is_a_message_on_the_recognize_page(app_home: tuple[Path, AppTest]) -> None:
+    weights = app_home[0] / "models" / "test-recognizer" / "sensor_encoder.pt"
+    intact = weights.read_bytes()
+    weights.write_bytes(intact[: len(intact) // 3])
+    try:
+        at = _page("recognize")
+        _no_exception(at)
+        assert at.error and "damaged or were not written" in at.error[0].value
+    finally:
+        weights.write_bytes(intact)
+    _no_exception(_page("recognize"))
