@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from app.components.context import get_settings, get_store  # noqa: E402
+from app.components.errors import user_errors  # noqa: E402
 from lanhar_core.config import Settings  # noqa: E402
 from lanhar_core.data.sample import ensure_sample  # noqa: E402
 from lanhar_core.errors import LanharError  # noqa: E402
@@ -87,7 +88,8 @@ def main() -> None:
     except LanharError as exc:
         st.error(f"The data store is not usable: {exc}")
         st.stop()
-    nav.run()
+    with user_errors():
+        nav.run()
 
 
 main()

@@ -8,6 +8,7 @@ Secrets (the LLM API key) are only ever read from the environment and never writ
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -19,12 +20,15 @@ from lanhar_core.errors import ConfigError
 
 @dataclass(frozen=True)
 class DataSettings:
-    """Preprocessing shared by every dataset (paper: 20 Hz, 120-sample windows).
+    """Preprocessing shared by every dataset (paper: 20 Hz, 120-sample windows), and input limits.
 
     ``frame``: the axes windows reach the sensor encoder (training and recognition) in:
     'segment' (default: turned so that +z is the worn body segment's long axis, found from
     the person's own gait, see ``lanhar_core.signal.segment_frame``) or 'device' (as
-    recorded, as in the paper).
+    recorded, as in the paper). ``max_upload_mb``: largest file read (upload, import,
+    ingest). ``max_expanded_mb`` and ``max_compression_ratio``: largest size one archive
+    member (zip, tar or .gz) may expand to, and how many times its compressed size; numeric
+    CSVs compress 3-10x, a zip bomb hundreds of times, so 100 refuses bombs and no real export.
     """
 
     rate_hz: float = 20.0
@@ -33,6 +37,8 @@ class DataSettings:
     max_gap_s: float = 1.0
     max_upload_mb: float = 200.0
     frame: str = "segment"
+    max_expanded_mb: float = 256.0
+    max_compression_ratio: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,10 @@ class LLMSettings:
     'batch' sends each run's batch of prompts as one OpenAI Batch API job (half price, answered
     within ``batch_completion_window``, polled every ``batch_poll_s``; set ``batch_size`` large,
     e.g. 5000, so a run is a few jobs rather than many). A stopped run resumes its job.
+    ``max_reply_chars``: longer replies are cut to this many characters
+    before they are validated and stored, and the cut is recorded with the text (a reply
+    of ``max_tokens`` = 700 tokens is about 3000 characters, so only a misbehaving endpoint
+    reaches it; without a cap one was seen storing 200 KB per window).
     """
 
     backend: str = "rules"
@@ -80,6 +90,7 @@ class LLMSettings:
     mode: str = "sync"
     batch_poll_s: float = 30.0
     batch_completion_window: str = "24h"
+    max_reply_chars: int = 8000
     api_key: str = field(default="", repr=False)
 
 
@@ -318,8 +329,22 @@ class Settings:
         return self.home / "downloads"
 
     def ensure_dirs(self) -> None:
-        for path in (self.home, self.models_dir, self.cache_dir, self.downloads_dir):
-            path.mkdir(parents=True, exist_ok=True)
+        """Create the data directory and its folders; a home that exists but is read-only is
+        left as it is (reading a read-only store works, a write then says why it failed)."""
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create the data directory {self.home} ({exc.strerror}); "
+                "set LANHAR_HOME or pass --home with a folder you can write"
+            ) from exc
+        if not os.access(self.home, os.W_OK):
+            return
+        for path in (self.models_dir, self.cache_dir, self.downloads_dir):
+            try:
+                path.mkdir(exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"cannot create {path} ({exc.strerror}); check the permissions of {self.home}") from exc
 
 
 _SECTIONS = {
@@ -333,40 +358,180 @@ _SECTIONS = {
 }
 
 
+@dataclass(frozen=True)
+class _Range:
+    """An allowed numeric interval; ``describe`` is what the error message says."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def contains(self, value: float) -> bool:
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        return self.high is None or not (value > self.high or (self.high_open and value == self.high))
+
+    def describe(self) -> str:
+        if self.high is None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+
+
+_NON_NEGATIVE = _Range(0)
+_POSITIVE = _Range(0, low_open=True)
+_AT_LEAST_ONE = _Range(1)
+_OPEN_FRACTION = _Range(0, 1, low_open=True, high_open=True)
+_FRACTION = _Range(0, 1)
+
+_RANGES: dict[str, _Range] = {
+    "data.rate_hz": _POSITIVE, "data.window_samples": _Range(8), "data.stride_samples": _AT_LEAST_ONE,
+    "data.max_gap_s": _POSITIVE, "data.max_upload_mb": _POSITIVE, "data.max_expanded_mb": _POSITIVE,
+    "data.max_compression_ratio": _AT_LEAST_ONE,
+    "llm.timeout_s": _POSITIVE, "llm.concurrency": _AT_LEAST_ONE, "llm.temperature": _Range(0, 2),
+    "llm.max_tokens": _AT_LEAST_ONE, "llm.label_descriptions": _AT_LEAST_ONE, "llm.local_n_ctx": _AT_LEAST_ONE,
+    "llm.batch_size": _AT_LEAST_ONE, "llm.max_reply_chars": _AT_LEAST_ONE,
+    "quality.min_cluster_share": _Range(0, 1, high_open=True), "quality.max_flags": _AT_LEAST_ONE,
+    "quality.max_flag_share": _Range(0, 1, low_open=True), "quality.patience": _AT_LEAST_ONE,
+    "quality.max_iterations": _AT_LEAST_ONE, "quality.factcheck_rel_tol": _POSITIVE, "quality.kl_dims": _AT_LEAST_ONE,
+    "quality.kl_knn_k": _AT_LEAST_ONE, "quality.kl_max_per_label": _AT_LEAST_ONE,
+    "text_encoder.max_length": _Range(8), "text_encoder.encode_batch_size": _AT_LEAST_ONE,
+    "text_encoder.batch_size": _AT_LEAST_ONE, "text_encoder.labels_per_batch": _AT_LEAST_ONE,
+    "text_encoder.per_class": _AT_LEAST_ONE, "text_encoder.lr": _POSITIVE, "text_encoder.head_lr": _POSITIVE,
+    "text_encoder.epochs": _AT_LEAST_ONE, "text_encoder.tau": _POSITIVE, "text_encoder.recon_length": _AT_LEAST_ONE,
+    "text_encoder.decoder_layers": _AT_LEAST_ONE, "text_encoder.val_fraction": _OPEN_FRACTION,
+    "text_encoder.val_per_class": _AT_LEAST_ONE,
+    "sensor_encoder.lr": _POSITIVE, "sensor_encoder.batch_size": _AT_LEAST_ONE, "sensor_encoder.epochs": _AT_LEAST_ONE,
+    "sensor_encoder.tau": _POSITIVE, "sensor_encoder.val_fraction": _OPEN_FRACTION,
+    "sensor_encoder.augment_rotation_deg": _Range(0, 180), "sensor_encoder.source_only_rotation_deg": _Range(0, 180),
+    "sensor_encoder.augment_scale": _Range(0, 1, high_open=True), "sensor_encoder.augment_time_warp": _Range(0, 1, high_open=True),
+    "sensor_encoder.unknown_threshold": _FRACTION, "sensor_encoder.smooth_windows": _AT_LEAST_ONE,
+    "eval.seeds": _AT_LEAST_ONE, "eval.val_fraction": _OPEN_FRACTION, "eval.stage2_source_windows": _AT_LEAST_ONE,
+    "eval.stage2_target_windows": _AT_LEAST_ONE, "eval.complex_trials": _AT_LEAST_ONE, "eval.complex_kl_dims": _AT_LEAST_ONE,
+    "eval.quick_windows_per_label": _AT_LEAST_ONE, "eval.quick_text_epochs": _AT_LEAST_ONE,
+    "eval.quick_text_per_class": _AT_LEAST_ONE, "eval.quick_text_max_length": _Range(8),
+    "eval.quick_sensor_epochs": _AT_LEAST_ONE,
+    "sensor_encoder.heading_rotation_deg": _Range(0, 180),
+    "sensor_encoder.new_label_steal_rate": _Range(0, 1, high_open=True),
+    "llm.batch_poll_s": _POSITIVE,
+}
+"""Allowed ranges; every other number must be finite and >= 0 (counts, seeds, prices, weights)."""
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "llm.backend": ("rules", "openai", "local"),
+    "eval.backend": ("rules", "openai", "local"),
+    "sensor_encoder.input_frame": ("device", "gravity"),
+    "sensor_encoder.unknown_on": ("probability", "cosine"),
+    "quality.kl_estimator": ("gaussian", "knn"),
+    "data.frame": ("segment", "device"),
+    "llm.rules_version": ("rules-v3", "rules-v2"),
+    "llm.mode": ("sync", "batch"),
+    "runtime.device": ("auto", "cpu", "cuda"),
+}
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def _type_name(annotation: Any) -> str:
+    return annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+
+
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
-    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
-    try:
-        if text.startswith("tuple"):
-            items = value.split(",") if isinstance(value, str) else list(value)
-            return tuple(int(v) for v in items)
-        if text == "bool":
-            return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes", "on"}
-        if text == "int":
-            return int(value)
-        if text == "float":
-            return float(value)
-        return str(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"setting {where}={value!r} is not a valid {text}") from exc
+    """``value`` as the field's type, strictly: ``12.7`` is not an int, ``true`` is not a number.
+
+    Strings (environment variables) are parsed; values from TOML or Python must already
+    have the type (an int is accepted for a float).
+    """
+    kind = _type_name(annotation)
+
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"setting {where} = {value!r} is not {expected}")
+
+    if kind.startswith("tuple"):
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            raise bad("a list of integers (e.g. [2, 6])")
+        return tuple(_coerce(v.strip() if isinstance(v, str) else v, "int", where) for v in items)
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise bad("true or false")
+    if kind == "int":
+        if isinstance(value, bool) or isinstance(value, float):
+            raise bad("a whole number")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                raise bad("a whole number") from None
+        raise bad("a whole number")
+    if kind == "float":
+        if isinstance(value, bool):
+            raise bad("a number")
+        if isinstance(value, (int, float)):
+            number = float(value)
+        elif isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                raise bad("a number") from None
+        else:
+            raise bad("a number")
+        if not math.isfinite(number):
+            raise bad("a finite number")
+        return number
+    if not isinstance(value, str):
+        raise bad("a text (put it in quotes)")
+    return value
 
 
-def _build_section(cls: type, overrides: dict[str, Any], section: str) -> Any:
+def _check_value(name: str, value: Any) -> None:
+    """The range or choice rule of ``section.field`` ``name``."""
+    if name in _CHOICES and value not in _CHOICES[name]:
+        raise ConfigError(f"setting {name} = {value!r} is not one of {', '.join(map(repr, _CHOICES[name]))}")
+    numbers = value if isinstance(value, tuple) else (value,)
+    for number in numbers:
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            continue
+        rule = _RANGES.get(name, _NON_NEGATIVE)
+        if not math.isfinite(number) or not rule.contains(number):
+            raise ConfigError(f"setting {name} = {value!r} must be {rule.describe()}")
+
+
+def _checked_section(cls: type, section: str, values: dict[str, tuple[Any, str]]) -> dict[str, Any]:
+    """``{field: coerced value}`` for ``{field: (raw value, where it came from)}``, every rule checked."""
     hints = get_type_hints(cls)
     known = {f.name for f in fields(cls)}
-    unknown = set(overrides) - known
+    unknown = set(values) - known
     if unknown:
         raise ConfigError(f"unknown setting(s) in [{section}]: {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
-    values = {}
+    checked = {}
+    for name, (raw, where) in values.items():
+        value = _coerce(raw, hints[name], where)
+        _check_value(f"{section}.{name}", value)
+        checked[name] = value
+    return checked
+
+
+def _build_section(cls: type, overrides: Any, section: str, source: Path) -> Any:
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"{source}: [{section}] must be a table of settings (a [{section}] header), got {overrides!r}")
+    if "api_key" in overrides:
+        raise ConfigError("llm.api_key must not be stored in config.toml; set LANHAR_LLM_API_KEY instead")
+    raw: dict[str, tuple[Any, str]] = {
+        name: (value, f"[{section}] {name} in {source.name}") for name, value in overrides.items()
+    }
     for f in fields(cls):
         env_name = f"LANHAR_{section.upper()}_{f.name.upper()}"
         if env_name in os.environ:
-            values[f.name] = _coerce(os.environ[env_name], hints[f.name], env_name)
-        elif f.name in overrides:
-            values[f.name] = _coerce(overrides[f.name], hints[f.name], f"[{section}].{f.name}")
+            raw[f.name] = (os.environ[env_name], f"{env_name} (environment)")
+    values = _checked_section(cls, section, raw)
     if cls is LLMSettings and "api_key" not in values:
         values["api_key"] = os.environ.get("OPENAI_API_KEY", "")
-    if "api_key" in overrides:
-        raise ConfigError("llm.api_key must not be stored in config.toml; set LANHAR_LLM_API_KEY instead")
     return cls(**values)
 
 
@@ -375,63 +540,50 @@ def default_home() -> Path:
 
 
 def load_settings(home: Path | None = None) -> Settings:
-    """Read settings for ``home`` (default ``$LANHAR_HOME`` or ``~/.lanhar``)."""
+    """Read settings for ``home`` (default ``$LANHAR_HOME`` or ``~/.lanhar``); every value is checked here."""
     home = Path(home) if home is not None else default_home()
     toml_path = home / "config.toml"
     raw: dict[str, Any] = {}
-    if toml_path.exists():
+    if toml_path.is_file():
         try:
             raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{toml_path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{toml_path} is not valid TOML: {exc}") from exc
+        except OSError as exc:
+            raise ConfigError(f"cannot read {toml_path}: {exc.strerror}") from exc
     unknown = set(raw) - set(_SECTIONS)
     if unknown:
-        raise ConfigError(f"unknown section(s) in {toml_path}: {', '.join(sorted(unknown))}")
-    sections = {name: _build_section(cls, raw.get(name, {}), name) for name, cls in _SECTIONS.items()}
+        raise ConfigError(
+            f"unknown section(s) or setting(s) outside a section in {toml_path}: {', '.join(sorted(unknown))}; "
+            f"sections: {', '.join(_SECTIONS)}"
+        )
+    sections = {name: _build_section(cls, raw.get(name, {}), name, toml_path) for name, cls in _SECTIONS.items()}
     settings = Settings(home=home, **sections)
     _validate(settings)
     return settings
 
 
 def _validate(settings: Settings) -> None:
+    """Rules that relate two settings (each value's own type and range are checked on the way in)."""
     d = settings.data
-    if d.rate_hz <= 0:
-        raise ConfigError(f"data.rate_hz must be positive, got {d.rate_hz}")
-    if d.window_samples < 8:
-        raise ConfigError(f"data.window_samples must be at least 8, got {d.window_samples}")
-    if not 0 < d.stride_samples <= d.window_samples:
-        raise ConfigError(f"data.stride_samples must be in 1..window_samples, got {d.stride_samples}")
-    if d.frame not in ("segment", "device"):
-        raise ConfigError(f"data.frame must be 'segment' or 'device', got {d.frame!r}")
-    se = settings.sensor_encoder
-    if se.unknown_on not in ("probability", "cosine"):
-        raise ConfigError(f"sensor_encoder.unknown_on must be 'probability' or 'cosine', got {se.unknown_on!r}")
-    if se.smooth_windows < 1 or se.smooth_windows % 2 == 0:
-        raise ConfigError(f"sensor_encoder.smooth_windows must be a positive odd number, got {se.smooth_windows}")
-    if not 0 < se.val_fraction < 1:
-        raise ConfigError(f"sensor_encoder.val_fraction must be in (0, 1), got {se.val_fraction}")
-    ev = settings.eval
-    if ev.seeds < 1 or not 0 < ev.val_fraction < 1:
-        raise ConfigError(f"eval.seeds must be >= 1 and eval.val_fraction in (0, 1), got {ev.seeds}, {ev.val_fraction}")
-    if settings.llm.mode not in ("sync", "batch"):
-        raise ConfigError(f"llm.mode must be 'sync' or 'batch', got {settings.llm.mode!r}")
-    rt = settings.runtime
-    if rt.device not in ("auto", "cpu", "cuda"):
-        raise ConfigError(f"runtime.device must be 'auto', 'cpu' or 'cuda', got {rt.device!r}")
-    if rt.threads < 0:
-        raise ConfigError(f"runtime.threads must be 0 (torch's default) or a positive number, got {rt.threads}")
+    if d.stride_samples > d.window_samples:
+        raise ConfigError(f"data.stride_samples must be in 1..window_samples ({d.window_samples}), got {d.stride_samples}")
+    if settings.sensor_encoder.smooth_windows % 2 == 0:
+        raise ConfigError(f"sensor_encoder.smooth_windows must be a positive odd number, got {settings.sensor_encoder.smooth_windows}")
     q = settings.quality
     if len(q.k_range) != 2 or not 1 <= q.k_range[0] <= q.k_range[1]:
         raise ConfigError(f"quality.k_range must be two integers 1 <= lo <= hi, got {q.k_range}")
-    if not 0 < q.max_flag_share <= 1 or q.max_flags < 1:
-        raise ConfigError(
-            f"quality.max_flags must be >= 1 and quality.max_flag_share in (0, 1], got {q.max_flags}, {q.max_flag_share}"
-        )
-    if q.kl_estimator not in ("gaussian", "knn"):
-        raise ConfigError(f"quality.kl_estimator must be 'gaussian' or 'knn', got {q.kl_estimator!r}")
 
 
 def with_overrides(settings: Settings, section: str, **values: Any) -> Settings:
-    """A copy of ``settings`` with some fields of one section replaced (for CLI flags and tests)."""
+    """A copy of ``settings`` with some fields of one section replaced (for CLI flags and tests),
+    checked by the same rules as the config file."""
+    if section not in _SECTIONS:
+        raise ConfigError(f"unknown settings section {section!r}; sections: {', '.join(_SECTIONS)}")
+    checked = _checked_section(_SECTIONS[section], section, {k: (v, f"{section}.{k}") for k, v in values.items()})
     current = getattr(settings, section)
-    return dataclasses.replace(settings, **{section: dataclasses.replace(current, **values)})
+    updated = dataclasses.replace(settings, **{section: dataclasses.replace(current, **checked)})
+    _validate(updated)
+    return updated

@@ -36,6 +36,11 @@ class FileTooLargeError(DataFormatError):
     """An input file exceeds the configured size limit."""
 
 
+class InvalidValueError(LanharError, ValueError):
+    """A value a caller passed is outside what the function accepts (an empty edit, an unknown
+    status or method name, mismatched lengths). Also a ``ValueError``, for callers that catch one."""
+
+
 class UnknownDatasetError(LanharError):
     """A dataset name is neither a known reader nor a dataset in the store."""
 

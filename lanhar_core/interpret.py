@@ -66,6 +66,7 @@ class InterpretReport:
     valid: int = 0
     replies: int = 0
     cached: int = 0
+    truncated: int = 0
     invalid_reasons: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     prompt_tokens: int = 0
@@ -209,6 +210,7 @@ class _Runner:
         r = self.report
         r.replies += 1
         r.cached += int(from_cache)
+        r.truncated += int(gen.truncated_from_chars > 0)
         if not from_cache:
             r.prompt_tokens += gen.prompt_tokens
             r.completion_tokens += gen.completion_tokens
@@ -226,7 +228,8 @@ class _Runner:
             backend=self.backend.name,
             model=self.backend.model,
             valid=parsed.valid,
-            params=self.params,
+            params={**self.params, "reply_truncated_from_chars": gen.truncated_from_chars}
+            if gen.truncated_from_chars else self.params,
             fields=dict(parsed.fields),
             invalid_reason=parsed.reason,
             origin="generated",

@@ -18,10 +18,21 @@ from app.components.context import get_settings, get_store
 from app.components.errors import user_errors
 from app.components.plots import Band, imu_figure, segments_figure
 from app.components.representations import text_encoder_at
-from app.components.uploads import FORMATS, GENERIC, UPLOAD_DATASET, import_upload, table_columns
+from app.components.uploads import (
+    FORMATS,
+    GENERIC,
+    PLATFORM_FROM_METADATA,
+    PLATFORMS,
+    SENSOR_LOGGER,
+    UPLOAD_DATASET,
+    import_upload,
+    table_columns,
+)
+from lanhar_core.data.importers.archive import ExpansionLimits
 from lanhar_core.data.importers.checks import ACC_UNITS, GYRO_UNITS, SIGNS, TIME_UNITS
 from lanhar_core.data.importers.generic import ImportSpec
 from lanhar_core.data.types import CHANNELS, Recording
+from lanhar_core.models.loading import open_recognizer
 from lanhar_core.models.recognizer import Recognizer
 from lanhar_core.models.streaming import recognize_recording
 from lanhar_core.models.train_sensor import RECOGNIZER_ARTIFACT
@@ -51,7 +62,7 @@ def choose_recognizer(store: Store) -> tuple[int, str] | None:
 
 def load_recognizer(directory: str) -> Recognizer:
     """A fresh copy per rerun (a few MB), plus the labels this session added by description."""
-    recognizer = Recognizer.load(directory)
+    recognizer = open_recognizer(directory)
     added: dict[str, list[str]] = st.session_state.get(_ADDED_KEY, {})
     if added:
         store = get_store()
@@ -105,6 +116,8 @@ def upload_section() -> list[Recording] | None:
     """Format, upload and import; the imported recordings stay in the session until another upload."""
     settings = get_settings()
     fmt = st.radio("Format", list(FORMATS), horizontal=True, key="recognize_format")
+    platform = (st.radio("Platform", PLATFORMS, horizontal=True, key="recognize_platform")
+                if fmt == SENSOR_LOGGER else PLATFORM_FROM_METADATA)
     uploaded = st.file_uploader(
         f"Recording (up to {settings.data.max_upload_mb:g} MB)", type=FORMATS[fmt], key="recognize_upload"
     )
@@ -112,7 +125,7 @@ def upload_section() -> list[Recording] | None:
         st.session_state.pop(_IMPORT_KEY, None)
         return None
     data = uploaded.getvalue()
-    identity = (uploaded.file_id, fmt)
+    identity = (uploaded.file_id, fmt, platform)
     cached = st.session_state.get(_IMPORT_KEY)
     previous = cached[1] if cached and cached[0] == identity else None
     spec = generic_spec(uploaded.name, data) if fmt == GENERIC else None
@@ -121,7 +134,11 @@ def upload_section() -> list[Recording] | None:
     if fmt == GENERIC and spec is None:
         return None
     with user_errors(f"{uploaded.name} could not be imported"), st.spinner("Importing..."):
-        recordings = import_upload(fmt, uploaded.name, data, settings.data.max_upload_mb, spec)
+        recordings = import_upload(
+            fmt, uploaded.name, data, settings.data.max_upload_mb, spec,
+            limits=ExpansionLimits.from_settings(settings.data),
+            platform=None if platform == PLATFORM_FROM_METADATA else platform,
+        )
         st.session_state[_IMPORT_KEY] = (identity, recordings)
         return recordings
     return None

@@ -27,6 +27,7 @@ from app.components.review_actions import (
     revision,
     undo_last,
 )
+from app.components.text import inert_markdown
 from lanhar_core.config import Settings
 from lanhar_core.jobs import Progress
 from lanhar_core.quality import factcheck
@@ -145,7 +146,7 @@ def interpretation_panel(
     st.markdown(f"**Version {item.version}** · {item.origin} by {author} · status **{item.review_status}**")
     if not item.valid:
         st.warning(f"Marked invalid: {item.invalid_reason}")
-    st.container(border=True).markdown(item.text.replace("\n", "  \n"))
+    st.container(border=True).markdown(inert_markdown(item.text))
     flag_details(store, item.id, item.window_id, flags)
     live_fact_check(item.text, features)
     action_buttons(store, item, reviewer)

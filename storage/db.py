@@ -11,10 +11,17 @@ one connection stays open for the job and every unit of work gets a cursor on it
 and closing the file per unit of work costs a checkpoint each time the last connection
 closes, which dominated the rules writer's time (bench/README.md); the price is that the
 app waits for the job to finish, as it would for any writer.
+
+A store the user may not write (a read-only file or folder, a shared copy) is opened
+read-only: reading works (``data stats``, browsing), a write raises ``StoreError`` saying
+why. A damaged file (truncated by a full disk or an interrupted copy) is detected when the
+store opens, because DuckDB itself would answer counts from its metadata and only fail
+later on a checksum; the message points to the backup.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -52,6 +59,26 @@ def _migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+_HEADER_BYTES = 3 * 4096
+"""DuckDB's file header and its two database headers precede block 0."""
+
+
+def _damaged(path: Path, detail: str) -> StoreError:
+    return StoreError(
+        f"the store {path} is damaged ({detail}); it was probably truncated by a full disk, a crash during a copy "
+        "or a sync tool. Restore lanhar.duckdb from your backup copy, or move it aside (a new store is created) "
+        "and re-ingest; interpretations saved with `lanhar interpret export` are safe in their .jsonl.gz files"
+    )
+
+
+def _writable(path: Path) -> bool:
+    """Whether DuckDB could write ``path``: the file (if any) and its folder (for the .wal) must be writable."""
+    folder = path.parent
+    if path.exists() and not os.access(path, os.W_OK):
+        return False
+    return not folder.exists() or os.access(folder, os.W_OK)
+
+
 def _is_lock_error(exc: Exception) -> bool:
     text = str(exc).lower()
     return "lock" in text and ("could not set" in text or "conflicting" in text)
@@ -63,7 +90,20 @@ class Store:
     def __init__(self, path: Path | str, lock_timeout_s: float = 10.0) -> None:
         self.path = Path(path)
         self.lock_timeout_s = lock_timeout_s
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = self.path.exists() and not _writable(self.path)
+        if not self.read_only:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the folder {self.path.parent} for the store ({exc.strerror}); "
+                    "set LANHAR_HOME (or --home) to a folder you can write"
+                ) from exc
+            if not _writable(self.path):
+                raise StoreError(
+                    f"cannot create the store {self.path}: the folder is not writable; "
+                    "set LANHAR_HOME (or --home) to a folder you can write"
+                )
         self._pin_lock = threading.Lock()
         self._pins = 0
         self._pinned: duckdb.DuckDBPyConnection | None = None
@@ -75,9 +115,12 @@ class Store:
         while True:
             try:
                 with _OPEN_CLOSE:
-                    return duckdb.connect(str(self.path), read_only=read_only)
-            except duckdb.IOException as exc:
-                if not _is_lock_error(exc):
+                    return duckdb.connect(str(self.path), read_only=read_only or self.read_only)
+            except duckdb.Error as exc:
+                if not isinstance(exc, duckdb.IOException) or not _is_lock_error(exc):
+                    text = str(exc)
+                    if "could not read enough bytes" in text.lower() or "checksum" in text.lower():
+                        raise _damaged(self.path, text) from exc
                     raise StoreError(f"cannot open store {self.path}: {exc}") from exc
                 if time.monotonic() >= deadline:
                     raise StoreLockedError(
@@ -90,7 +133,8 @@ class Store:
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection for one unit of work, closed afterwards (a cursor on the pinned one while pinned).
+        """A connection for one unit of work, closed afterwards (a cursor on the pinned one while
+        pinned; read-only on a read-only store).
 
         While pinned the cursor can write even when ``read_only`` is asked for: DuckDB refuses
         a read-only connection to a file this process holds open for writing.
@@ -102,6 +146,13 @@ class Store:
             conn = self._open(read_only)
         try:
             yield conn
+        except duckdb.Error as exc:
+            if self.read_only and "read-only" in str(exc):
+                raise StoreError(
+                    f"the store {self.path} is read-only (no write permission on the file or its folder), so this "
+                    "cannot be saved; reading works. Make it writable or copy it to a LANHAR_HOME you can write"
+                ) from exc
+            raise
         finally:
             with _OPEN_CLOSE:
                 conn.close()
@@ -139,10 +190,40 @@ class Store:
         with self.connect() as conn:
             return _current_version(conn)
 
+    def _check_intact(self, conn: duckdb.DuckDBPyConnection) -> None:
+        """Every data block the tables use must lie inside the file (see the module docstring)."""
+        tables = [r[0] for r in conn.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND NOT temporary"
+        ).fetchall()]
+        if not tables:
+            return
+        union = " UNION ALL ".join(
+            f"SELECT max(block_id) AS b FROM pragma_storage_info('{name}') WHERE persistent" for name in tables
+        )
+        last_block = conn.execute(f"SELECT max(b) FROM ({union})").fetchone()[0]
+        block_size = conn.execute("PRAGMA database_size").fetchone()[2]
+        if last_block is None:
+            return
+        needed = _HEADER_BYTES + (int(last_block) + 1) * int(block_size)
+        size = self.path.stat().st_size
+        if size < needed:
+            raise _damaged(self.path, f"the file has {size} bytes but its tables reach byte {needed}")
+
     def _migrate(self) -> None:
         migrations = _migrations()
         latest = migrations[-1][0] if migrations else 0
+        if self.read_only:
+            with self.connect(read_only=True) as conn:
+                self._check_intact(conn)
+                current = _current_version(conn)
+            if current != latest:
+                raise MigrationError(
+                    f"the store {self.path} is read-only and has schema version {current}, not {latest}; "
+                    "make it writable once so it can be upgraded, or use a store of this version"
+                )
+            return
         with self.connect() as conn:
+            self._check_intact(conn)
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version ("
                 " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"

@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from lanhar_core.errors import NotFoundError
+from lanhar_core.errors import InvalidValueError, NotFoundError
 from storage.db import Store
 
 TARGET_KINDS = ("window", "label")
@@ -87,13 +87,13 @@ class InterpretationIn:
     def target_key(self) -> str:
         if self.target_kind == "window":
             if self.window_id is None:
-                raise ValueError("a window interpretation needs window_id")
+                raise InvalidValueError("a window interpretation needs window_id")
             return window_target(self.window_id)
         if self.target_kind == "label":
             if not self.label or self.desc_index is None:
-                raise ValueError("a label interpretation needs label and desc_index")
+                raise InvalidValueError("a label interpretation needs label and desc_index")
             return label_target(self.label, self.desc_index)
-        raise ValueError(f"target_kind must be one of {TARGET_KINDS}, got {self.target_kind!r}")
+        raise InvalidValueError(f"target_kind must be one of {TARGET_KINDS}, got {self.target_kind!r}")
 
 
 @dataclass(frozen=True)
@@ -150,10 +150,10 @@ class Interpretation:
 
 def _check(item: InterpretationIn) -> None:
     if item.origin not in ORIGINS:
-        raise ValueError(f"origin must be one of {ORIGINS}, got {item.origin!r}")
+        raise InvalidValueError(f"origin must be one of {ORIGINS}, got {item.origin!r}")
     secret = _SECRET_PARAMS & {k.lower() for k in item.params}
     if secret:
-        raise ValueError(f"generation params must not contain secrets; remove {sorted(secret)}")
+        raise InvalidValueError(f"generation params must not contain secrets; remove {sorted(secret)}")
 
 
 def _ensure_prompts(conn: duckdb.DuckDBPyConnection, prompts: Iterable[PromptRecord]) -> dict[str, int]:
@@ -399,7 +399,7 @@ def _require(conn: duckdb.DuckDBPyConnection, interpretation_id: int) -> tuple:
 def set_review(store: Store, interpretation_id: int, status: str, reviewer: str, note: str | None = None) -> None:
     """Record a review decision; ``unreviewed`` undoes an earlier accept/reject (the trail is kept)."""
     if status not in REVIEW_STATUSES:
-        raise ValueError(f"review status must be one of {REVIEW_STATUSES}, got {status!r}")
+        raise InvalidValueError(f"review status must be one of {REVIEW_STATUSES}, got {status!r}")
     with store.transaction() as conn:
         _require(conn, interpretation_id)
         conn.execute(
@@ -422,7 +422,7 @@ def edit_interpretation(
     records the reviewer as its author, so its provenance is never confused with a model's.
     """
     if not text.strip():
-        raise ValueError("an edited interpretation cannot be empty")
+        raise InvalidValueError("an edited interpretation cannot be empty; type the corrected text, or reject the version instead")
     with store.transaction() as conn:
         collection, kind, window_id, label, desc_index, prompt_id = _require(conn, interpretation_id)
         [new_id] = _insert(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from lanhar_core.errors import NotFoundError
+from lanhar_core.errors import InvalidValueError, NotFoundError
 from lanhar_core.jobs import RUN_STATUSES
 from storage.db import Store, newest_rows
 
@@ -71,7 +71,7 @@ def update_job(store: Store, job_id: int, done: int, total: int | None, message:
 
 def finish_job(store: Store, job_id: int, status: str, error: str | None = None, message: str | None = None) -> None:
     if status not in TERMINAL:
-        raise ValueError(f"job status must be one of {TERMINAL}, got {status!r}")
+        raise InvalidValueError(f"job status must be one of {TERMINAL}, got {status!r}")
     with store.connect() as conn:
         conn.execute(
             "UPDATE jobs SET status = ?, error = ?, message = coalesce(?, message), "

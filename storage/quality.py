@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from lanhar_core.errors import NotFoundError
+from lanhar_core.errors import InvalidValueError, NotFoundError
 from lanhar_core.jobs import RUN_STATUSES
 from storage.db import Store
 
@@ -127,7 +127,7 @@ def create_run(
 ) -> int:
     """A new run row in state ``running``; its id groups every record the run writes."""
     if kind not in RUN_KINDS:
-        raise ValueError(f"quality run kind must be one of {RUN_KINDS}, got {kind!r}")
+        raise InvalidValueError(f"quality run kind must be one of {RUN_KINDS}, got {kind!r}")
     with store.connect() as conn:
         row = conn.execute(
             "INSERT INTO quality_runs (kind, collection, dataset, backend, params, job_id) "
@@ -142,7 +142,7 @@ def finish_run(
 ) -> None:
     """Close a run with its outcome and the summary the CLI and app display."""
     if status not in RUN_STATUSES[1:]:
-        raise ValueError(f"a run finishes as one of {RUN_STATUSES[1:]}, got {status!r}")
+        raise InvalidValueError(f"a run finishes as one of {RUN_STATUSES[1:]}, got {status!r}")
     with store.connect() as conn:
         conn.execute(
             "UPDATE quality_runs SET status = ?, summary = ?, error = ?, finished_at = current_timestamp WHERE id = ?",
@@ -192,7 +192,7 @@ def _insert_rows(conn: Any, table: str, rows: list[dict[str, Any]], int_columns:
 def add_flags(store: Store, run_id: int, iteration: int, flags: Sequence[FlagRow]) -> None:
     bad = {f.reason for f in flags} - set(FLAG_REASONS)
     if bad:
-        raise ValueError(f"flag reasons must be in {FLAG_REASONS}, got {sorted(bad)}")
+        raise InvalidValueError(f"flag reasons must be in {FLAG_REASONS}, got {sorted(bad)}")
     rows = [{"run_id": int(run_id), "iteration": int(iteration), **asdict(f)} for f in flags]
     with store.transaction() as conn:
         _insert_rows(conn, "quality_flags", rows, ("window_id", "rank"))
@@ -208,7 +208,7 @@ def record_iteration(
     """One re-generation iteration (its counts, flags and candidates) in one transaction."""
     bad = {c.decision for c in candidates} - set(DECISIONS)
     if bad:
-        raise ValueError(f"candidate decisions must be in {DECISIONS}, got {sorted(bad)}")
+        raise InvalidValueError(f"candidate decisions must be in {DECISIONS}, got {sorted(bad)}")
     with store.transaction() as conn:
         _insert_rows(conn, "quality_iterations", [{"run_id": int(run_id), **asdict(iteration)}])
         _insert_rows(

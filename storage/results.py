@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from lanhar_core.errors import NotFoundError
+from lanhar_core.errors import InvalidValueError, NotFoundError
 from lanhar_core.jobs import RUN_STATUSES
 from storage.db import Store
 
@@ -69,7 +69,7 @@ def create_benchmark(store: Store, protocol: str, params: dict[str, Any], code_v
 
 def finish_benchmark(store: Store, benchmark_id: str, status: str, wall_s: float, error: str | None = None) -> None:
     if status not in STATUSES or status == "running":
-        raise ValueError(f"a benchmark finishes as one of {STATUSES[1:]}, not {status!r}")
+        raise InvalidValueError(f"a benchmark finishes as one of {STATUSES[1:]}, not {status!r}")
     with store.connect() as conn:
         conn.execute(
             "UPDATE benchmarks SET status = ?, wall_s = ?, error = ?, finished_at = current_timestamp WHERE id = ?",

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lanhar_core.errors import NotFoundError, RunStateError
+from lanhar_core.errors import InvalidValueError, NotFoundError, RunStateError
 from lanhar_core.jobs import RUN_STATUSES
 from storage.db import Store, newest_rows
 from storage.jobs import pid_alive
@@ -173,7 +173,7 @@ def finish_run(
 ) -> None:
     """Close a run with its final status (finished, failed or interrupted) and total wall time."""
     if status not in STATUSES or status == "running":
-        raise ValueError(f"a run finishes as one of {STATUSES[1:]}, not {status!r}")
+        raise InvalidValueError(f"a run finishes as one of {STATUSES[1:]}, not {status!r}")
     with store.connect() as conn:
         conn.execute(
             "UPDATE training_runs SET status = ?, wall_s = ?, error = ?, summary = coalesce(?, summary), "

@@ -15,7 +15,9 @@ def user_errors(what: str = "") -> Iterator[None]:
     """Run a block; a ``LanharError`` becomes an ``st.error`` with its message.
 
     Library errors are written for people (they name the problem and the fix), so the app
-    shows them verbatim; anything else is a bug and is left to Streamlit's handler.
+    shows them verbatim; anything else is a bug and is left to Streamlit's handler. The
+    app's entry point runs every page inside one of these, so a ``LanharError`` a page does
+    not catch itself (a locked or read-only store, a damaged model) is still a message.
     """
     try:
         yield

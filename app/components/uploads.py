@@ -15,13 +15,18 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from lanhar_core.data.importers.generic import ImportSpec, import_table, sniff_separator
+from lanhar_core.data.importers.archive import ExpansionLimits
+from lanhar_core.data.importers.generic import ImportSpec, import_table
 from lanhar_core.data.importers.phyphox import import_phyphox
 from lanhar_core.data.importers.sensorlogger import import_sensorlogger
+from lanhar_core.data.importers.tables import header_line, sniff_separator
 from lanhar_core.data.types import Recording
 from lanhar_core.errors import FileTooLargeError
 
 SENSOR_LOGGER, PHYPHOX, GENERIC = "Sensor Logger export", "phyphox export", "Generic CSV / Parquet"
+PLATFORM_FROM_METADATA = "from Metadata.csv"
+PLATFORMS = (PLATFORM_FROM_METADATA, "ios", "android")
+"""The app's platform choices for a Sensor Logger upload (only exports without Metadata.csv need one)."""
 FORMATS = {
     SENSOR_LOGGER: ["zip"],
     PHYPHOX: ["zip", "csv"],
@@ -52,20 +57,33 @@ def table_columns(name: str, data: bytes) -> list[str]:
     """Column names of an uploaded table, for the column-mapping form."""
     if name.lower().endswith(".parquet"):
         return with_upload(name, data, lambda path: list(pq.read_schema(path).names))
-    header = data[:65536].decode("utf-8", errors="replace").splitlines()[0] if data else ""
+    header = header_line(data)
     return [c.strip().strip('"') for c in header.split(sniff_separator(header))] if header else []
 
 
 def import_upload(
-    fmt: str, name: str, data: bytes, max_upload_mb: float, spec: ImportSpec | None = None, subject: str = "me"
+    fmt: str,
+    name: str,
+    data: bytes,
+    max_upload_mb: float,
+    spec: ImportSpec | None = None,
+    subject: str = "me",
+    limits: ExpansionLimits | None = None,
+    platform: str | None = None,
 ) -> list[Recording]:
-    """Recordings of one upload in canonical units; raises the importers' ``LanharError`` on bad input."""
+    """Recordings of one upload in canonical units; raises the importers' ``LanharError`` on bad input.
+
+    ``limits`` caps what archive members may expand to (default: ``DataSettings``'s);
+    ``platform`` ('ios'/'android') is for Sensor Logger exports without ``Metadata.csv``.
+    """
     check_size(name, len(data), max_upload_mb)
     max_bytes = int(max_upload_mb * 1024 * 1024)
     if fmt == SENSOR_LOGGER:
-        return with_upload(name, data, lambda p: import_sensorlogger(p, UPLOAD_DATASET, subject=subject, max_bytes=max_bytes))
+        return with_upload(name, data, lambda p: import_sensorlogger(
+            p, UPLOAD_DATASET, subject=subject, max_bytes=max_bytes, limits=limits, platform=platform
+        ))
     if fmt == PHYPHOX:
-        return with_upload(name, data, lambda p: import_phyphox(p, UPLOAD_DATASET, subject=subject, max_bytes=max_bytes))
+        return with_upload(name, data, lambda p: import_phyphox(p, UPLOAD_DATASET, subject=subject, max_bytes=max_bytes, limits=limits))
     if spec is None:
         raise ValueError("a generic table needs a column mapping (ImportSpec)")
-    return with_upload(name, data, lambda p: import_table(p, spec, max_bytes=max_bytes))
+    return with_upload(name, data, lambda p: import_table(p, spec, max_bytes=max_bytes, limits=limits))

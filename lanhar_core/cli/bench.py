@@ -18,7 +18,7 @@ from lanhar_core.config import Settings
 from lanhar_core.errors import ConfigError, NotFoundError
 from lanhar_core.eval.pipeline import VARIANTS
 from lanhar_core.eval.protocols import split_spec
-from lanhar_core.eval.report import tables
+from lanhar_core.eval.report import confusion_tables, tables
 from lanhar_core.eval.runner import (
     ABLATION_PROTOCOLS,
     ABLATIONS,
@@ -64,6 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     show = area.add_parser("results", help="re-print the tables of a stored benchmark (default: the newest)")
     show.add_argument("--benchmark", help="benchmark id")
     show.add_argument("--list", action="store_true", help="list the stored benchmarks instead")
+    show.add_argument("--confusion", default="lanhar",
+                      help="print the confusion matrices of this method (default lanhar), 'all' or 'none'")
     show.set_defaults(func=_results)
 
 
@@ -184,4 +186,9 @@ def _results(args: argparse.Namespace) -> int:
     if benchmark_id is None:
         raise NotFoundError("no benchmark results stored yet; run `lanhar bench cross --quick` first")
     _print(store, benchmark_id)
+    if args.confusion != "none":
+        for table in confusion_tables(result_store.results(store, benchmark_id), args.confusion):
+            print()
+            print(table.title)
+            print_table(table.headers, table.rows)
     return 0

@@ -15,9 +15,18 @@ from lanhar_core.cli.common import print_table, progress_bar, settings_from
 from lanhar_core.config import Settings
 from lanhar_core.data import registry
 from lanhar_core.data.download import download_dataset
-from lanhar_core.data.ingest import IMPORT_FORMATS, IngestReport, Source, import_source, ingest_source, reader_source
+from lanhar_core.data.ingest import (
+    IMPORT_FORMATS,
+    IngestReport,
+    Source,
+    import_source,
+    ingest_source,
+    preview_source,
+    reader_source,
+)
 from lanhar_core.data.sample import ensure_sample
 from lanhar_core.errors import DataFormatError
+from lanhar_core.jobs import Progress
 from lanhar_core.sample_interpretations import ensure_sample_interpretations
 from lanhar_core.tracking import tracked_job
 from storage import datasets as dataset_store
@@ -29,6 +38,7 @@ def _split(text: str | None) -> list[str] | None:
 
 
 def _run_ingest(settings: Settings, source: Source, kind: str) -> IngestReport:
+    """Run ``source`` as a tracked job and print what it did."""
     store = Store(settings.db_path)
     params = {"dataset": source.name, "reader": source.reader, "path": str(source.path), **source.options}
     with progress_bar(f"{kind} {source.name}") as callback:
@@ -112,7 +122,8 @@ def _table_options(args: argparse.Namespace) -> dict[str, Any]:
                                "gyro_unit": args.gyro_unit, "sign": args.sign, "placement": args.placement or "",
                                "subject": args.subject}
     optional = {"rate_hz": args.rate, "time_column": args.time_col, "time_unit": args.time_unit,
-                "label_column": args.label_col, "subject_column": args.subject_col}
+                "label_column": args.label_col, "subject_column": args.subject_col,
+                "recording_column": args.recording_col, "acc_scale": args.acc_scale, "gyro_scale": args.gyro_scale}
     options.update({k: v for k, v in optional.items() if v is not None})
     if args.label_map:
         options["label_map"] = _label_map(args.label_map)
@@ -127,13 +138,20 @@ def _phone_options(args: argparse.Namespace) -> dict[str, Any]:
         options["label"] = args.label
     if args.format == "phyphox":
         options["sign"] = args.sign
+    if args.format == "sensorlogger" and args.platform:
+        options["platform"] = args.platform
     return options
 
 
 def _import(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     options = _table_options(args) if args.format in ("csv", "parquet") else _phone_options(args)
-    _run_ingest(settings, import_source(settings, args.dataset, args.path, args.format, **options), "import")
+    source = import_source(settings, args.dataset, args.path, args.format, **options)
+    if args.dry_run:
+        with progress_bar(f"dry run {source.name}") as callback:
+            print(preview_source(settings, source, Progress(callback)).summary())
+        return 0
+    _run_ingest(settings, source, "import")
     return 0
 
 
@@ -209,7 +227,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ingest.add_argument("--as", dest="dataset", help="store it under this name (default: the reader's name)")
 
     imp = _command(commands, "import", _import, "import your own data: CSV/Parquet table or a phone-app export")
-    imp.add_argument("path", help="file, folder or zip")
+    imp.add_argument("path", help="table file or folder of tables (csv/parquet), or a phone export (folder, zip, csv)")
     imp.add_argument("--name", dest="dataset", required=True, help="dataset name in the store")
     imp.add_argument("--format", required=True, choices=IMPORT_FORMATS)
     imp.add_argument("--rate", type=float, help="sampling rate in Hz (tables without a time column)")
@@ -219,13 +237,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--gyro-cols", help="gyroscope columns x,y,z")
     imp.add_argument("--acc-unit", default="m/s2", help="m/s2 or g (default m/s2)")
     imp.add_argument("--gyro-unit", default="rad/s", help="rad/s or deg/s (default rad/s)")
-    imp.add_argument("--sign", default="android", help="acceleration sign convention: android or ios")
+    imp.add_argument("--acc-scale", type=float,
+                     help="raw integer counts per --acc-unit (e.g. 16384 for a +/-2 g int16 accelerometer; default 1)")
+    imp.add_argument("--gyro-scale", type=float, help="raw integer counts per --gyro-unit (e.g. 131 counts per deg/s)")
+    imp.add_argument("--sign", default="android", help="acceleration sign convention: android or ios (csv, parquet, phyphox)")
+    imp.add_argument("--platform", choices=("ios", "android"),
+                     help="Sensor Logger export without Metadata.csv: the phone's platform")
     imp.add_argument("--label-col", help="per-sample activity label column")
     imp.add_argument("--label-map", help="native=canonical pairs, comma-separated (e.g. walking=walk,sitting=sit)")
     imp.add_argument("--new-labels", action="store_true", help="keep labels missing from --label-map as new activities")
     imp.add_argument("--label", help="one canonical activity for a whole phone export")
     imp.add_argument("--subject", default="unknown", help="subject id (default unknown)")
     imp.add_argument("--subject-col", help="column holding subject ids (one recording per subject)")
+    imp.add_argument("--recording-col", help="column holding recording ids (one recording per id; with "
+                     "--subject-col, per subject and id). A folder of tables is always one recording per file at least")
+    imp.add_argument("--dry-run", action="store_true",
+                     help="show the recordings, windows per activity, units and dropped samples, and write nothing")
     imp.add_argument("--placement", help="where the device was worn (pocket, wrist, waist, ...)")
 
     _command(commands, "stats", _stats, "windows per dataset and activity")

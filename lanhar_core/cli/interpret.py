@@ -31,6 +31,7 @@ def _print_report(report: InterpretReport, unit: str) -> None:
         ("valid share", f"{report.valid_share:.1%}"),
         ("replies stored (incl. retries)", report.replies),
         ("served from cache", report.cached),
+        ("replies cut at llm.max_reply_chars", report.truncated),
         (f"{unit}/s", f"{report.per_second:.2f}"),
         ("tokens in / out", f"{report.prompt_tokens} / {report.completion_tokens}"),
         ("estimated cost (USD)", f"{report.cost_usd:.4f}"),

@@ -142,9 +142,9 @@ def _kl(args: argparse.Namespace) -> int:
     embed = default_embed(store, settings) if args.repr == "text" else None
     encode_windows = None
     if args.repr == "sensor" and args.model:
-        from lanhar_core.models.recognizer import Recognizer
+        from lanhar_core.models.loading import open_recognizer
 
-        encode_windows = Recognizer.load(args.model).embed
+        encode_windows = open_recognizer(args.model).embed
     labels = [x.strip() for x in args.labels.split(",") if x.strip()]
     with progress_bar("kl") as callback, tracked_job(store, "quality.kl", _job_params(args), callback) as progress:
         report = run_kl(store, settings, args.a, args.b, args.repr, args.collection, embed, encode_windows, labels,

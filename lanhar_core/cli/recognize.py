@@ -19,7 +19,9 @@ from lanhar_core.config import Settings
 from lanhar_core.data.types import CHANNELS, GRAVITY
 from lanhar_core.errors import DataFormatError, NotFoundError
 from lanhar_core.jobs import Progress
+from lanhar_core.models.loading import open_recognizer
 from lanhar_core.models.recognizer import Recognizer
+from lanhar_core.vocab import BUILTIN_ACTIVITIES
 from storage import runs
 from storage.db import Store
 
@@ -39,6 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     rec.add_argument("--gyro-cols", default="gyro_x,gyro_y,gyro_z", help="gyroscope columns (default gyro_x,gyro_y,gyro_z)")
     rec.add_argument("--acc-unit", default="m/s2", help="m/s2 or g")
     rec.add_argument("--gyro-unit", default="rad/s", help="rad/s or deg/s")
+    rec.add_argument("--acc-scale", type=float, default=1.0, help="raw integer counts per --acc-unit (default 1)")
+    rec.add_argument("--gyro-scale", type=float, default=1.0, help="raw integer counts per --gyro-unit (default 1)")
+    rec.add_argument("--platform", choices=("ios", "android"),
+                     help="Sensor Logger export without Metadata.csv: the phone's platform")
     rec.set_defaults(func=_recognize)
 
     exp = sub.add_parser("export", help="write a self-contained deployment artifact of a stage-2 model")
@@ -58,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     remove.add_argument("name")
     _model_argument(remove)
     remove.set_defaults(func=_labels_remove)
-    listing = commands.add_parser("list", help="a model's labels and their descriptions")
+    listing = commands.add_parser("list", help="a model's labels and their descriptions (no model yet: the vocabulary)")
     _model_argument(listing)
     listing.set_defaults(func=_labels_list)
 
@@ -98,6 +104,8 @@ def _three(text: str, flag: str) -> tuple[str, str, str]:
 
 
 def _import_options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
+    if fmt == "sensorlogger":
+        return {"platform": args.platform} if args.platform else {}
     if fmt not in ("csv", "parquet"):
         return {}
     options: dict[str, Any] = {
@@ -105,6 +113,8 @@ def _import_options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
         "gyro_columns": _three(args.gyro_cols, "--gyro-cols"),
         "acc_unit": args.acc_unit,
         "gyro_unit": args.gyro_unit,
+        "acc_scale": args.acc_scale,
+        "gyro_scale": args.gyro_scale,
     }
     if args.time_col:
         options.update(time_column=args.time_col, time_unit=args.time_unit)
@@ -126,7 +136,7 @@ def _recognize(args: argparse.Namespace) -> int:
         raise DataFormatError(f"cannot tell the format of {path.name}; pass --input-format ({', '.join(_INPUT_FORMATS)})")
     from lanhar_core.runtime import select_device
 
-    recognizer = Recognizer.load(directory, select_device(settings.runtime))
+    recognizer = open_recognizer(directory, select_device(settings.runtime))
     cfg = settings.sensor_encoder
     source = import_source(settings, "recognize", path, fmt, **_import_options(args, fmt))
     frames = []
@@ -152,7 +162,7 @@ def _export(args: argparse.Namespace) -> int:
     from lanhar_core.models.export import export_artifact, verify_export
 
     settings = settings_from(args)
-    recognizer = Recognizer.load(model_dir(Store(settings.db_path), args.run))
+    recognizer = open_recognizer(model_dir(Store(settings.db_path), args.run))
     out = export_artifact(recognizer, args.out, int8=args.int8)
     pre = recognizer.preprocessing
     rng = np.random.default_rng(0)
@@ -178,7 +188,7 @@ def _text_encoder(settings: Settings, recognizer: Recognizer):
 
 def _labels_add(args: argparse.Namespace) -> int:
     settings, _, directory = _open(args)
-    recognizer = Recognizer.load(directory)
+    recognizer = open_recognizer(directory)
     recognizer.add_label(args.name, args.description, _text_encoder(settings, recognizer))
     recognizer.save(directory)
     print(f"label {args.name!r} added to {directory}; labels: {', '.join(recognizer.label_names)}")
@@ -187,7 +197,7 @@ def _labels_add(args: argparse.Namespace) -> int:
 
 def _labels_remove(args: argparse.Namespace) -> int:
     _, _, directory = _open(args)
-    recognizer = Recognizer.load(directory)
+    recognizer = open_recognizer(directory)
     recognizer.remove_label(args.name)
     recognizer.save(directory)
     print(f"label {args.name!r} removed; labels: {', '.join(recognizer.label_names)}")
@@ -195,8 +205,15 @@ def _labels_remove(args: argparse.Namespace) -> int:
 
 
 def _labels_list(args: argparse.Namespace) -> int:
-    _, _, directory = _open(args)
-    recognizer = Recognizer.load(directory)
+    """A model's labels; before any model exists (and without --model), the canonical vocabulary,
+    which is what --label-map and --label take."""
+    settings = settings_from(args)
+    store = Store(settings.db_path)
+    if args.model is None and runs.latest_run(store, "sensor") is None:
+        print("no trained model yet; the canonical activity names (use them in --label-map and --label):")
+        print_table(["label", "category", "meaning"], [(a.name, a.category or "", a.display) for a in BUILTIN_ACTIVITIES])
+        return 0
+    recognizer = open_recognizer(model_dir(store, args.model))
     rows = [(name, " | ".join(recognizer.descriptions.get(name, []))[:100]) for name in recognizer.label_names]
     print_table(["label", "descriptions"], rows)
     return 0

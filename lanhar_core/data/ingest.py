@@ -31,6 +31,7 @@ import numpy as np
 from lanhar_core.config import Settings
 from lanhar_core.data import registry
 from lanhar_core.data.importers import phyphox, sensorlogger
+from lanhar_core.data.importers.archive import ExpansionLimits
 from lanhar_core.data.importers.generic import ImportSpec, import_table
 from lanhar_core.data.registry import DatasetInfo
 from lanhar_core.data.resample import resample_recording
@@ -215,6 +216,92 @@ def _collect(
     return prepared, skipped
 
 
+@dataclass(frozen=True)
+class RecordingPreview:
+    """What one recording would become: its samples, its windows, and the samples no window covers."""
+
+    key: str
+    source_file: str
+    native_rate_hz: float
+    native_samples: int
+    duration_s: float
+    windows: int
+    samples_outside_windows: int
+
+
+@dataclass
+class DryRunReport:
+    """What ``ingest_source`` would store, computed without touching the store (``--dry-run``).
+
+    Units are not guessed here; the magnitudes are shown so a wrong declaration stands out:
+    median |acc| should be near 9.81 m/s^2 (gravity) and |gyro| rarely above a few rad/s.
+    """
+
+    dataset: str
+    recordings: list[RecordingPreview]
+    windows_per_label: dict[str, int]
+    skipped: list[SkippedItem]
+    median_acc_mps2: float
+    p99_gyro_rad_s: float
+    max_gyro_rad_s: float
+
+    def summary(self) -> str:
+        total = sum(self.windows_per_label.values())
+        lines = [f"{self.dataset} (dry run, nothing written): {len(self.recordings)} recordings -> {total} windows"]
+        lines += [f"  {label}: {n}" for label, n in sorted(self.windows_per_label.items())]
+        lines.append(
+            f"  units after conversion: median |acc| {self.median_acc_mps2:.2f} m/s^2 (gravity is 9.81), "
+            f"|gyro| 99th percentile {self.p99_gyro_rad_s:.2f} rad/s, peak {self.max_gyro_rad_s:.2f} rad/s"
+        )
+        lines.append("  recordings (key, file, native rate, samples, seconds, windows, samples in no window):")
+        lines += [
+            f"    {r.key}  {r.source_file}  {r.native_rate_hz:g} Hz  {r.native_samples}  {r.duration_s:.1f} s  "
+            f"{r.windows}  {r.samples_outside_windows}"
+            for r in self.recordings
+        ]
+        outside = sum(r.samples_outside_windows for r in self.recordings)
+        if outside:
+            lines.append(
+                f"  {outside} samples (at the analysis rate) fall in no window: the tail of a recording, or a stretch "
+                "between label changes or gaps shorter than one window"
+            )
+        if self.skipped:
+            lines.append(f"  would skip {len(self.skipped)} recording(s):")
+            lines += [f"    {s.item}: {s.reason}" for s in self.skipped]
+        return "\n".join(lines)
+
+
+def preview_source(settings: Settings, source: Source, progress: Progress | None = None) -> DryRunReport:
+    """Read, validate, resample and window ``source`` exactly as ``ingest_source`` would, writing nothing."""
+    progress = progress or Progress()
+    check_sizes(source.files, settings.data.max_upload_mb)
+    prepared, skipped = _collect(source, settings, progress)
+    labels: Counter[str] = Counter()
+    previews = []
+    length = settings.data.window_samples
+    for item in prepared:
+        labels.update(UNLABELED if label is None else str(label) for label in item.windows.labels.tolist())
+        covered = np.zeros(item.recording.n_samples, dtype=bool)
+        for start in item.windows.starts.tolist():
+            covered[start:start + length] = True
+        previews.append(RecordingPreview(
+            key=item.recording.key, source_file=item.recording.source_file, native_rate_hz=item.native_rate_hz,
+            native_samples=item.native_n_samples, duration_s=item.recording.duration_s, windows=len(item.windows),
+            samples_outside_windows=int((~covered).sum()),
+        ))
+    signals = np.concatenate([item.recording.signals for item in prepared])
+    gyro = np.abs(signals[:, 3:6])
+    return DryRunReport(
+        dataset=source.name,
+        recordings=previews,
+        windows_per_label=dict(labels),
+        skipped=skipped,
+        median_acc_mps2=float(np.median(np.linalg.norm(signals[:, :3], axis=1))),
+        p99_gyro_rad_s=float(np.percentile(gyro, 99)),
+        max_gyro_rad_s=float(gyro.max()),
+    )
+
+
 def ingest_source(store: Store, settings: Settings, source: Source, progress: Progress | None = None) -> IngestReport:
     """Ingest ``source`` as dataset ``source.name`` (see the module docstring for the guarantees)."""
     progress = progress or Progress()
@@ -300,12 +387,14 @@ def _phone_info(name: str, fmt: str, conversions: str, placement: str) -> Datase
 def import_source(settings: Settings, name: str, path: Path, fmt: str, **options: Any) -> Source:
     """A ``Source`` for user data: a CSV/Parquet table (``ImportSpec`` fields as options) or a phone-app export.
 
-    The upload limit ``data.max_upload_mb`` is passed to the importer as well, because
-    exports may be archives whose members are checked one by one.
+    The upload limit ``data.max_upload_mb`` and the expansion limits (``data.max_expanded_mb``,
+    ``data.max_compression_ratio``) are passed to the importer as well, because exports may
+    be archives whose members are checked one by one.
     """
     path = Path(path)
     files = source_files(path)
     max_bytes = int(settings.data.max_upload_mb * 1024 * 1024)
+    limits = ExpansionLimits.from_settings(settings.data)
     fmt = fmt.lower()
     if fmt in ("csv", "parquet"):
         try:
@@ -313,16 +402,16 @@ def import_source(settings: Settings, name: str, path: Path, fmt: str, **options
         except TypeError as exc:
             raise DataFormatError(f"import {fmt}: {exc}; see `lanhar data import --help` for the options") from exc
         info = spec.dataset_info()
-        read: Callable[[], Iterable[Recording]] = lambda: import_table(path, spec, max_bytes=max_bytes)  # noqa: E731
+        read: Callable[[], Iterable[Recording]] = lambda: import_table(path, spec, max_bytes=max_bytes, limits=limits)  # noqa: E731
     elif fmt in ("sensorlogger", "phyphox"):
         module = sensorlogger if fmt == "sensorlogger" else phyphox
         importer = sensorlogger.import_sensorlogger if fmt == "sensorlogger" else phyphox.import_phyphox
         try:
-            inspect.signature(importer).bind(path, name, max_bytes=max_bytes, **options)
+            inspect.signature(importer).bind(path, name, max_bytes=max_bytes, limits=limits, **options)
         except TypeError as exc:
             raise DataFormatError(f"import {fmt}: {exc}; see `lanhar data import --help` for the options") from exc
         info = _phone_info(name, fmt, module.CONVERSIONS, str(options.get("placement", "")))
-        read = lambda: importer(path, name, max_bytes=max_bytes, **options)  # noqa: E731
+        read = lambda: importer(path, name, max_bytes=max_bytes, limits=limits, **options)  # noqa: E731
     else:
         raise DataFormatError(f"unknown import format {fmt!r}; choose one of {', '.join(IMPORT_FORMATS)}")
     return Source(name=name, reader=f"import:{fmt}", info=info, path=path, files=files, options=dict(options), read=read)

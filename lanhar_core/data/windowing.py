@@ -20,6 +20,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from lanhar_core.data.types import Recording, Windows
+from lanhar_core.errors import InvalidValueError
 
 
 def runs(rec: Recording, by_labels: bool = True) -> list[tuple[int, int]]:
@@ -44,7 +45,7 @@ def is_labelled(rec: Recording) -> bool:
 def window_starts(rec: Recording, length: int, stride: int) -> np.ndarray:
     """Start samples of every window of ``rec`` (see the module docstring for the rules)."""
     if length < 1 or stride < 1:
-        raise ValueError(f"window length and stride must be positive, got {length} and {stride}")
+        raise InvalidValueError(f"window length and stride must be positive, got {length} and {stride}")
     labelled = is_labelled(rec)
     starts = []
     for start, end in runs(rec, by_labels=labelled):

@@ -20,6 +20,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from torch import nn
 
 from lanhar_core.config import RuntimeSettings
+from lanhar_core.errors import InvalidValueError
 from lanhar_core.eval.metrics import score
 from lanhar_core.runtime import select_device, training_autocast
 from lanhar_core.signal.features import window_feature_arrays
@@ -148,7 +149,7 @@ class TorchClassifier:
             return _DCNN(n_classes, self.width)
         if self.architecture == "transformer":
             return _SupervisedTransformer(n_classes, self.width)
-        raise ValueError(f"unknown architecture {self.architecture!r}; use 'dcnn' or 'transformer'")
+        raise InvalidValueError(f"unknown architecture {self.architecture!r}; use 'dcnn' or 'transformer'")
 
     def _standardise(self, signals: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(((signals - self._mean) / self._std).astype(np.float32))
@@ -214,7 +215,7 @@ def candidate_grid(
         ],
     }
     if name not in grids:
-        raise ValueError(f"unknown baseline {name!r}; known: {', '.join(grids)}")
+        raise InvalidValueError(f"unknown baseline {name!r}; known: {', '.join(grids)}")
     return grids[name][:TUNING_BUDGET]
 
 
@@ -241,5 +242,5 @@ def tune_and_fit(
         if best is None or val_f1 > best[0]:
             best = (val_f1, candidate)
     if best is None:
-        raise ValueError(f"baseline {name!r} has no candidates")
+        raise InvalidValueError(f"baseline {name!r} has no candidates")
     return best[1], {"baseline": name, "tuning": log, "budget": TUNING_BUDGET}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
+from lanhar_core.errors import InvalidValueError
 from lanhar_core.vocab import category_of
 
 
@@ -45,9 +46,9 @@ def score(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | 
     y_true = np.asarray([str(v) for v in y_true])
     y_pred = np.asarray([str(v) for v in y_pred])
     if y_true.shape != y_pred.shape:
-        raise ValueError(f"{y_true.size} true labels but {y_pred.size} predictions")
+        raise InvalidValueError(f"{y_true.size} true labels but {y_pred.size} predictions")
     if y_true.size == 0:
-        raise ValueError("cannot score an empty prediction set")
+        raise InvalidValueError("cannot score an empty prediction set")
     present = sorted(set(y_true))
     order = list(labels) if labels is not None else present
     extra = sorted(set(y_pred) - set(order))
@@ -77,7 +78,7 @@ def category_accuracy(
         total += 1
         hits += int(category_of(str(pred), extra_categories) == cat)
     if total == 0:
-        raise ValueError("no true label belongs to a category; category accuracy is undefined")
+        raise InvalidValueError("no true label belongs to a category; category accuracy is undefined")
     return hits / total
 
 
@@ -85,5 +86,5 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for a single value) over seeds."""
     arr = np.asarray(values, dtype=float)
     if arr.size == 0:
-        raise ValueError("no values to average")
+        raise InvalidValueError("no values to average")
     return float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else 0.0

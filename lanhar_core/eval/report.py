@@ -122,3 +122,25 @@ def tables(frame: pd.DataFrame, protocol: str) -> list[Table]:
     if frame.empty:
         return []
     return [per_pair_table(frame, protocol), average_table(frame, protocol)]
+
+
+def confusion_tables(frame: pd.DataFrame, method: str = "lanhar") -> list[Table]:
+    """Confusion matrices (rows true, columns predicted), summed over seeds, per pair and variant.
+
+    ``method`` picks the results ('all' for every method); results that were not run, or whose
+    seeds scored different label sets, are left out of a sum rather than misaligned.
+    """
+    if frame.empty:
+        return []
+    chosen = frame if method == "all" else frame[frame["method"] == method]
+    found: list[Table] = []
+    for (source, target, name, variant), group in chosen.groupby(["source", "target", "method", "variant"], sort=False):
+        scored = [m for m in group["metrics"] if "confusion" in m and not m.get("not_run")]
+        if not scored:
+            continue
+        labels = list(scored[0]["labels"])
+        same = [m for m in scored if list(m["labels"]) == labels]
+        total = np.sum([np.asarray(m["confusion"], dtype=np.int64) for m in same], axis=0)
+        title = f"confusion {source} -> {target} · {name}/{variant} (rows true, columns predicted; {len(same)} seed(s))"
+        found.append(Table(title, ["true \\ predicted", *labels], [[label, *map(int, row)] for label, row in zip(labels, total)]))
+    return found

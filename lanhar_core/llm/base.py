@@ -100,7 +100,10 @@ class PromptSpec:
 
 @dataclass(frozen=True)
 class Generation:
-    """A backend's answer to one ``PromptSpec``; ``ok`` False means ``error`` says why and ``text`` may be empty."""
+    """A backend's answer to one ``PromptSpec``; ``ok`` False means ``error`` says why and ``text`` may be empty.
+
+    ``truncated_from_chars`` is the reply's length before ``cap_reply`` cut it (0: not cut).
+    """
 
     text: str
     ok: bool
@@ -109,6 +112,15 @@ class Generation:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     latency_s: float = 0.0
+    truncated_from_chars: int = 0
+
+
+def cap_reply(text: str, max_chars: int) -> tuple[str, int]:
+    """``(text cut to max_chars, original length if it was cut else 0)``: a reply's size is bounded
+    before anything stores it, whatever the endpoint sends (``llm.max_reply_chars``)."""
+    if len(text) <= max_chars:
+        return text, 0
+    return text[:max_chars], len(text)
 
 
 @runtime_checkable

@@ -34,7 +34,7 @@ from typing import Any
 from lanhar_core.config import LLMSettings
 from lanhar_core.errors import BackendUnavailableError
 from lanhar_core.jobs import Progress
-from lanhar_core.llm.base import Generation, PromptSpec
+from lanhar_core.llm.base import Generation, PromptSpec, cap_reply
 
 MODEL_NAME = "smollm2-135m-instruct"
 INSTALL_HINT = (
@@ -200,12 +200,14 @@ class LocalBackend:
             return Generation("", False, f"llama.cpp failed: {exc}", latency_s=time.monotonic() - started)
         text = out["choices"][0]["message"].get("content") or ""
         usage = out.get("usage") or {}
+        text, truncated_from = cap_reply(text.strip(), self._llm.max_reply_chars)
         return Generation(
-            text=text.strip(),
+            text=text,
             ok=True,
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
             completion_tokens=int(usage.get("completion_tokens", 0)),
             latency_s=time.monotonic() - started,
+            truncated_from_chars=truncated_from,
         )
 
 

@@ -30,7 +30,7 @@ from openai import OpenAI
 from lanhar_core.config import LLMSettings
 from lanhar_core.errors import ConfigError
 from lanhar_core.jobs import Progress
-from lanhar_core.llm.base import Generation, PromptSpec
+from lanhar_core.llm.base import Generation, PromptSpec, cap_reply
 from lanhar_core.llm.openai_batch import BatchRunner
 
 log = logging.getLogger(__name__)
@@ -176,6 +176,7 @@ class OpenAIBackend:
                     seed=self._llm.seed,
                 )
                 text, prompt_tokens, completion_tokens = extract_completion(response)
+                text, truncated_from = cap_reply(text, self._llm.max_reply_chars)
                 return Generation(
                     text=text,
                     ok=True,
@@ -183,6 +184,7 @@ class OpenAIBackend:
                     completion_tokens=completion_tokens,
                     cost_usd=self.cost_usd(prompt_tokens, completion_tokens),
                     latency_s=time.monotonic() - started,
+                    truncated_from_chars=truncated_from,
                 )
             except openai.APIStatusError as exc:
                 error = f"HTTP {exc.status_code} from {public_url(self._llm.base_url)}: {self._redact(str(exc.message))}"

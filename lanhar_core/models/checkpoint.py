@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import random
 import subprocess
 from dataclasses import dataclass
@@ -74,21 +75,32 @@ def load_checkpoint(
     path = Path(path)
     if not path.exists():
         raise ModelError(f"checkpoint {path} does not exist; the run has no completed epoch to resume from")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise ModelError(
+            f"checkpoint {path} cannot be loaded (truncated, not written by LanHAR Studio, or holding objects other "
+            f"than tensors and plain values, which are refused because they could run code): {exc}"
+        ) from exc
+    if not isinstance(state, dict) or not isinstance(state.get("modules"), dict):
+        raise ModelError(f"checkpoint {path} is not a LanHAR Studio checkpoint (no 'modules' entry)")
     missing = set(modules) - set(state["modules"])
     if missing:
         raise ModelError(f"checkpoint {path} lacks module(s) {sorted(missing)}; it was written by another trainer")
-    for name, module in modules.items():
-        module.load_state_dict(state["modules"][name])
-    if optimizer is not None:
-        optimizer.load_state_dict(state["optimizer"])
-    if restore_rng:
-        rng = state["rng"]
-        torch.set_rng_state(rng["torch"])
-        np_state = rng["numpy"]
-        np.random.set_state((np_state[0], np_state[1].numpy(), *np_state[2:]))
-        random.setstate(rng["python"])
-    return CheckpointState(epoch=int(state["epoch"]), step=int(state["step"]), extra=dict(state["extra"]))
+    try:
+        for name, module in modules.items():
+            module.load_state_dict(state["modules"][name])
+        if optimizer is not None:
+            optimizer.load_state_dict(state["optimizer"])
+        if restore_rng:
+            rng = state["rng"]
+            torch.set_rng_state(rng["torch"])
+            np_state = rng["numpy"]
+            np.random.set_state((np_state[0], np_state[1].numpy(), *np_state[2:]))
+            random.setstate(rng["python"])
+        return CheckpointState(epoch=int(state["epoch"]), step=int(state["step"]), extra=dict(state["extra"]))
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ModelError(f"checkpoint {path} does not match this run's model or was damaged: {exc!r}") from exc
 
 
 def code_version() -> str:

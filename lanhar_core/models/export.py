@@ -7,7 +7,8 @@ Layout of an artifact directory::
                               normalisation is inside, so callers never standardise
     sensor_encoder.int8.onnx  optional: the same graph with int8 weights (dynamic quantisation)
     label_embeddings.npy      (k, d) float32 unit vectors, one row per label
-    labels.json               label names (row order of the .npy) and their descriptions
+    labels.json               label names (row order of the .npy), calibration biases
+                              (subtracted from each label's cosine) and descriptions
     config.json               preprocessing (rate, window, stride, channels, units),
                               temperature, unknown threshold and criterion, embedding size,
                               the model files
@@ -42,6 +43,7 @@ from torch import nn
 
 from lanhar_core.data.types import CHANNELS, GRAVITY
 from lanhar_core.errors import ModelError
+from lanhar_core.models.damage import MODEL_FILE_ERRORS, damaged_model_error
 from lanhar_core.models.recognizer import Recognizer, softmax
 from lanhar_core.models.sensor_encoder import SensorEncoder
 
@@ -140,7 +142,8 @@ def export_artifact(recognizer: Recognizer, out_dir: str | Path, int8: bool = Fa
     else:
         (out / INT8_FILE).unlink(missing_ok=True)
     np.save(out / "label_embeddings.npy", recognizer.label_embeddings.astype(np.float32))
-    labels = {"labels": recognizer.label_names, "descriptions": recognizer.descriptions}
+    labels = {"labels": recognizer.label_names, "bias": [float(b) for b in recognizer.label_bias],
+              "descriptions": recognizer.descriptions}
     (out / "labels.json").write_text(json.dumps(labels, indent=2), encoding="utf-8")
     config: dict[str, Any] = {
         "format_version": ARTIFACT_FORMAT,
@@ -179,27 +182,32 @@ class ArtifactModel:
             )
         if not (directory / "config.json").exists() or not (directory / ENCODER_FILE).exists():
             raise ModelError(f"{directory} is not an exported artifact (config.json and {ENCODER_FILE} are required)")
-        self.config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-        if self.config.get("format_version") != ARTIFACT_FORMAT:
-            raise ModelError(
-                f"{directory}: artifact format {self.config.get('format_version')} is not {ARTIFACT_FORMAT}; "
-                "export the model again with `lanhar export RUN --out DIR`"
-            )
-        model = self.config.get("model_int8") if int8 else self.config["model"]
-        if not model or not (directory / model).exists():
-            raise ModelError(f"{directory} has no int8 model; export it with `lanhar export RUN --out DIR --int8`")
-        options = ort.SessionOptions()
-        if threads > 0:
-            options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(directory / model), options, providers=["CPUExecutionProvider"])
-        self.labels: list[str] = json.loads((directory / "labels.json").read_text(encoding="utf-8"))["labels"]
-        self.label_embeddings = np.load(directory / "label_embeddings.npy")
+        try:
+            self.config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+            if self.config.get("format_version") != ARTIFACT_FORMAT:
+                raise ModelError(
+                    f"{directory}: artifact format {self.config.get('format_version')} is not {ARTIFACT_FORMAT}; "
+                    "export the model again with `lanhar export RUN --out DIR`"
+                )
+            model = self.config.get("model_int8") if int8 else self.config["model"]
+            if not model or not (directory / model).exists():
+                raise ModelError(f"{directory} has no int8 model; export it with `lanhar export RUN --out DIR --int8`")
+            options = ort.SessionOptions()
+            if threads > 0:
+                options.intra_op_num_threads = threads
+            self.session = ort.InferenceSession(str(directory / model), options, providers=["CPUExecutionProvider"])
+            labels = json.loads((directory / "labels.json").read_text(encoding="utf-8"))
+            self.labels: list[str] = labels["labels"]
+            self.bias = np.asarray(labels.get("bias", [0.0] * len(self.labels)), dtype=np.float32)
+            self.label_embeddings = np.load(directory / "label_embeddings.npy")
+        except MODEL_FILE_ERRORS as exc:
+            raise damaged_model_error(directory, exc) from exc
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
         return self.session.run(["embeddings"], {"windows": np.asarray(windows, dtype=np.float32)})[0]
 
     def probabilities(self, windows: np.ndarray) -> np.ndarray:
-        return softmax(self.embed(windows) @ self.label_embeddings.T / self.config["temperature"])
+        return softmax((self.embed(windows) @ self.label_embeddings.T - self.bias) / self.config["temperature"])
 
 
 def load_artifact(directory: str | Path, int8: bool = False, threads: int = 0) -> ArtifactModel:

@@ -1,13 +1,26 @@
-"""Models as the store records them: the text encoder of a stage-1 run, with the store's embedding cache.
+"""Loading saved models: a stage-1 run's text encoder with the store's embedding cache, and
+recognizers with every way a file can be damaged turned into a ``ModelError``.
 
 Kept out of ``text_encoder`` so that the encoder itself does not depend on the store
-(the layer rule, ``tests/test_layers.py``).
+(the layer rule, ``tests/test_layers.py``). A recognizer directory can be truncated by a
+full disk, overwritten by another program or copied from an older version; the libraries
+then raise whatever their parser hits first (``PytorchStreamReader failed``,
+``JSONDecodeError``, ``EOFError``, a ``TypeError`` for a config key this code does not
+know). Users get one message naming the directory and what to do instead of a traceback.
+Weights are loaded with ``weights_only=True`` by the loaders themselves, so no file here
+can run code.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import torch
+
 from lanhar_core.config import Settings
 from lanhar_core.errors import ModelError
+from lanhar_core.models.damage import MODEL_FILE_ERRORS, damaged_model_error
+from lanhar_core.models.recognizer import Recognizer
 from lanhar_core.models.text_encoder import TextEncoder
 from lanhar_core.runtime import select_device
 from storage import runs as run_store
@@ -34,3 +47,11 @@ def load_text_encoder(settings: Settings, store: Store | None = None, run_id: in
     if "text_encoder" not in found:
         raise ModelError(f"run {run_id} has no text_encoder artifact; is it a finished stage-1 (`lanhar train text`) run?")
     return TextEncoder.load(found["text_encoder"], cache=cache, device=device)
+
+
+def open_recognizer(directory: str | Path, device: torch.device | None = None) -> Recognizer:
+    """``Recognizer.load`` (on ``device``, default CPU) with damaged files reported as a ``ModelError``."""
+    try:
+        return Recognizer.load(directory) if device is None else Recognizer.load(directory, device)
+    except MODEL_FILE_ERRORS as exc:
+        raise damaged_model_error(directory, exc) from exc

@@ -134,12 +134,15 @@ class TextEncoder(nn.Module):
                 f"{directory} is not a Hugging Face model directory (no config.json); "
                 "set [text_encoder].path to a directory holding config.json, the weights and the tokenizer"
             )
-        meta = json.loads((directory / META_FILE).read_text(encoding="utf-8")) if (directory / META_FILE).exists() else {}
         try:
+            meta = json.loads((directory / META_FILE).read_text(encoding="utf-8")) if (directory / META_FILE).exists() else {}
             tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
             model = AutoModel.from_pretrained(str(directory), local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"cannot load the text encoder from {directory}: {exc}") from exc
+        except (OSError, ValueError, RuntimeError, EOFError, TypeError, KeyError) as exc:
+            raise ModelError(
+                f"cannot load the text encoder from {directory} (damaged or foreign files; retrain it or restore "
+                f"the directory from a backup): {type(exc).__name__}: {str(exc)[:200]}"
+            ) from exc
         encoder = cls(
             model,
             tokenizer,

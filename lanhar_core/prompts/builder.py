@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from lanhar_core.errors import ConfigError
+from lanhar_core.errors import ConfigError, InvalidValueError
 from lanhar_core.llm.base import GenerationContext, PromptSpec
 from lanhar_core.prompts.loader import load_template
 from lanhar_core.signal.features import FEATURES, window_features
@@ -146,7 +146,7 @@ def label_prompt(activity: str, display: str, index: int, total: int = 5, segmen
     sensor patterns start with the marker ``activity_profiles.select_descriptions`` reads.
     """
     if index < 0 or total < 1 or index >= total:
-        raise ValueError(f"description index must be in 0..{total - 1}, got {index}")
+        raise InvalidValueError(f"description index must be in 0..{total - 1}, got {index}")
     template = load_template("label")
     variations = sorted(k for k in template.blocks if k.startswith("variation:"))
     variation = template.blocks[variations[index % len(variations)]] if variations else ""

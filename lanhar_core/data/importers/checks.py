@@ -31,6 +31,13 @@ SIGNS: dict[str, float] = {"android": 1.0, "ios": -1.0}
 MAX_PLAUSIBLE_GYRO_RAD_S = 35.0
 """Above ~2000 deg/s no consumer IMU measures; larger values mean deg/s declared as rad/s."""
 
+RAW_COUNTS_G = 100.0
+"""A median |acc| over 100 g is not a unit mix-up but raw integer counts (``--acc-scale``)."""
+
+MAX_GYRO_PEAK_RAD_S = 70.0
+"""4000 deg/s, the widest range of any body-worn IMU: no true rad/s sample can exceed it, so one
+larger peak proves deg/s even in a calm recording whose 99th percentile looks plausible."""
+
 
 def default_max_bytes() -> int:
     """The upload size limit from the data settings' default (``max_upload_mb``)."""
@@ -93,7 +100,9 @@ def check_monotonic(t_s: np.ndarray, where: str) -> None:
         i = int(bad[0])
         raise InvalidSignalError(
             f"{where}: timestamps are not strictly increasing at {bad.size} place(s); first at data row {i + 1} "
-            f"({t_s[i]!r} -> {t_s[i + 1]!r}). Sort the file by time and drop duplicate rows."
+            f"({float(t_s[i])!r} -> {float(t_s[i + 1])!r}). If the timestamps were rounded (e.g. to whole seconds or "
+            "milliseconds at a higher sampling rate), export them with more decimals or use --rate instead of "
+            "--time-col; otherwise sort the file by time and drop duplicate rows."
         )
 
 
@@ -108,18 +117,30 @@ def check_plausible_units(acc_mps2: np.ndarray, gyro_rad_s: np.ndarray, acc_unit
     if magnitude < 0.3 * GRAVITY:
         if acc_unit == "m/s2" and 0.5 < magnitude < 2.0:
             raise UnitError(
-                f"{where}: median |acc| is {magnitude:.2f} with acc_unit='m/s2'; at rest that is 1 g, "
-                "so the data looks like it is in g: declare acc_unit='g'"
+                f"{where}: median |acc| is {magnitude:.2f} with --acc-unit m/s2; at rest that is 1 g, "
+                "so the data looks like it is in g: declare --acc-unit g"
             )
         raise UnitError(
             f"{where}: median |acc| is {magnitude:.2f} m/s^2, far below gravity (9.81); the accelerometer "
             "columns look gravity-free (linear/user acceleration). Import acceleration that includes gravity."
         )
+    if magnitude > RAW_COUNTS_G * GRAVITY:
+        raise UnitError(
+            f"{where}: median |acc| is {magnitude:.0f} m/s^2, about {magnitude / GRAVITY:.0f} g: the values look like "
+            "raw integer counts; pass --acc-scale with the counts per --acc-unit (e.g. --acc-unit g --acc-scale 16384 "
+            "for a +/-2 g 16-bit sensor, see its datasheet)"
+        )
     if magnitude > 4.0 * GRAVITY:
-        hint = " declare acc_unit='m/s2'" if acc_unit == "g" else " check the acc columns and unit"
+        hint = " declare --acc-unit m/s2" if acc_unit == "g" else " check the acc columns and --acc-unit"
         raise UnitError(f"{where}: median |acc| is {magnitude:.1f} m/s^2, about {magnitude / GRAVITY:.0f} g;{hint}")
     if gyro_rad_s.size:
-        peak = float(np.percentile(np.abs(gyro_rad_s), 99))
-        if peak > MAX_PLAUSIBLE_GYRO_RAD_S:
-            hint = "declare gyro_unit='deg/s'" if gyro_unit == "rad/s" else "check the gyro columns and unit"
-            raise UnitError(f"{where}: 99th percentile |gyro| is {peak:.0f} rad/s, implausible for a body-worn IMU; {hint}")
+        hint = "declare --gyro-unit deg/s" if gyro_unit == "rad/s" else "check the gyro columns and --gyro-unit"
+        high = float(np.percentile(np.abs(gyro_rad_s), 99))
+        if high > MAX_PLAUSIBLE_GYRO_RAD_S:
+            raise UnitError(f"{where}: 99th percentile |gyro| is {high:.0f} rad/s, implausible for a body-worn IMU; {hint}")
+        peak = float(np.max(np.abs(gyro_rad_s)))
+        if peak > MAX_GYRO_PEAK_RAD_S:
+            raise UnitError(
+                f"{where}: peak |gyro| is {peak:.0f} rad/s, beyond the {MAX_GYRO_PEAK_RAD_S:g} rad/s (4000 deg/s) any "
+                f"body-worn IMU can measure; {hint}"
+            )

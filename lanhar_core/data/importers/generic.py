@@ -9,30 +9,37 @@ specific error rather than storing data in the wrong units.
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from lanhar_core.config import DataSettings
 from lanhar_core.data.importers import checks
+from lanhar_core.data.importers.archive import ExpansionLimits, read_file_capped
+from lanhar_core.data.importers.tables import parse_csv
 from lanhar_core.data.importers.timeline import to_uniform
 from lanhar_core.data.registry import DatasetInfo
 from lanhar_core.data.types import Recording
-from lanhar_core.errors import DataFormatError, InvalidSignalError
+from lanhar_core.errors import DataFormatError
 
 
 @dataclass(frozen=True)
 class ImportSpec:
-    """How to read one table. Exactly one of ``rate_hz`` and ``time_column`` must be given.
+    """How to read one table (or every table of a folder). Exactly one of ``rate_hz`` and
+    ``time_column`` must be given.
 
     ``label_map`` maps values of ``label_column`` to canonical activity names; labels it
     does not cover are an error listing them, unless ``allow_new_labels`` keeps them
-    as new labels under their own (stripped) name. ``subject_column`` splits the table
-    into one recording per subject; otherwise ``subject`` names the single subject.
+    as new labels under their own (stripped) name. Recordings never cross a file: each file
+    is at least one recording, keyed by its path (without suffix) so a skipped one can be
+    traced. ``subject_column`` and ``recording_column`` split a file further (one recording
+    per subject, per recording id, or per pair); otherwise ``subject`` names the subject.
+    ``acc_scale``/``gyro_scale``: raw integer counts per ``acc_unit``/``gyro_unit`` (e.g.
+    16384 counts per g of a +/-2 g int16 accelerometer); 1 for values already in the unit.
     """
 
     dataset: str
@@ -49,6 +56,9 @@ class ImportSpec:
     allow_new_labels: bool = False
     subject: str = "unknown"
     subject_column: str | None = None
+    recording_column: str | None = None
+    acc_scale: float = 1.0
+    gyro_scale: float = 1.0
     placement: str = ""
     session: str = ""
     device: str = ""
@@ -65,7 +75,9 @@ class ImportSpec:
             attribution="imported by the user",
             license="as provided by the user",
             conversions=(
-                f"acc {self.acc_unit} -> m/s^2, gyro {self.gyro_unit} -> rad/s, sign convention {self.sign} "
+                (f"raw counts: acc / {self.acc_scale:g} counts per {self.acc_unit}, gyro / {self.gyro_scale:g} "
+                   f"counts per {self.gyro_unit}. " if (self.acc_scale, self.gyro_scale) != (1.0, 1.0) else "")
+                + f"acc {self.acc_unit} -> m/s^2, gyro {self.gyro_unit} -> rad/s, sign convention {self.sign} "
                 "(ios: acc negated). "
                 + ("Irregular timestamps put on a uniform grid at the median rate by linear interpolation."
                    if self.time_column else f"fixed rate {self.rate_hz} Hz.")
@@ -73,26 +85,16 @@ class ImportSpec:
         )
 
 
-def sniff_separator(first_line: str) -> str:
-    """The most frequent of comma, semicolon and tab in the header line."""
-    return max((",", ";", "\t"), key=first_line.count)
-
-
-def _read_table(path: Path, max_bytes: int | None) -> pd.DataFrame:
+def _read_table(path: Path, max_bytes: int | None, limits: ExpansionLimits | None) -> pd.DataFrame:
     checks.check_file_size(path, max_bytes)
     name = path.name.lower()
-    try:
-        if name.endswith((".parquet", ".pq")):
+    if name.endswith((".parquet", ".pq")):
+        try:
             return pd.read_parquet(path)
-        if name.endswith((".csv", ".csv.gz", ".txt", ".tsv")):
-            opener = gzip.open if name.endswith(".gz") else open
-            with opener(path, "rt", encoding="utf-8-sig") as handle:
-                first_line = handle.readline()
-            if not first_line.strip():
-                raise InvalidSignalError(f"{path.name}: the file is empty (0 rows)")
-            return pd.read_csv(path, sep=sniff_separator(first_line), encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
-        raise DataFormatError(f"{path.name}: cannot be read as a table: {exc}") from exc
+        except (ValueError, OSError, pa.ArrowException) as exc:
+            raise DataFormatError(f"{path.name}: cannot be read as a Parquet table: {exc}") from exc
+    if name.endswith((".csv", ".csv.gz", ".txt", ".tsv", ".txt.gz", ".tsv.gz")):
+        return parse_csv(read_file_capped(path, path.name, limits), path.name)
     raise DataFormatError(f"{path.name}: unsupported file type; use .csv, .csv.gz, .tsv, .txt or .parquet")
 
 
@@ -104,8 +106,8 @@ def _labels(values: pd.Series | None, spec: ImportSpec, n: int, where: str) -> t
     unmapped = sorted(present - set(spec.label_map))
     if unmapped and not spec.allow_new_labels:
         raise DataFormatError(
-            f"{where}: label(s) {unmapped} have no mapping to the vocabulary; add them to the label mapping "
-            "or allow them as new labels"
+            f"{where}: label(s) {unmapped} have no mapping to the vocabulary; map them with --label-map "
+            "native=canonical (see `lanhar labels list`) or keep them as new activities with --new-labels"
         )
     canonical = np.array([None if v is None else spec.label_map.get(v, v) for v in native], dtype=object)
     return canonical, native
@@ -121,48 +123,93 @@ def _convert(table: pd.DataFrame, spec: ImportSpec, where: str) -> np.ndarray:
     except (ValueError, TypeError) as exc:
         raise DataFormatError(f"{where}: non-numeric values in the sensor columns: {exc}") from exc
     checks.check_finite(raw, columns, where)
-    acc = raw[:, :3] * acc_factor * sign
-    gyro = raw[:, 3:] * gyro_factor
+    acc = raw[:, :3] / spec.acc_scale * acc_factor * sign
+    gyro = raw[:, 3:] / spec.gyro_scale * gyro_factor
     checks.check_plausible_units(acc, gyro, acc_unit, gyro_unit, where)
     return np.hstack([acc, gyro])
 
 
-def import_table(path: Path, spec: ImportSpec, max_bytes: int | None = None) -> list[Recording]:
-    """Read, validate and convert ``path`` into canonical recordings.
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz", ".parquet", ".pq")
+"""File names ``import_table`` reads, alone or inside a folder."""
 
-    ``max_bytes`` defaults to ``data.max_upload_mb``. The whole file is validated before
-    anything is returned, so a caller that stores the result never stores half a file.
+
+def _check_spec(spec: ImportSpec, where: str) -> None:
+    if (spec.rate_hz is None) == (spec.time_column is None):
+        raise DataFormatError(f"{where}: pass either --rate HZ or --time-col COLUMN (exactly one)")
+    if spec.rate_hz is not None and not spec.rate_hz > 0:
+        raise DataFormatError(f"{where}: --rate must be positive, got {spec.rate_hz}")
+    for flag, scale in (("--acc-scale", spec.acc_scale), ("--gyro-scale", spec.gyro_scale)):
+        if not (np.isfinite(scale) and scale > 0):
+            raise DataFormatError(f"{flag} must be a positive number of raw counts per unit, got {scale}")
+
+
+def table_files(path: Path) -> list[Path]:
+    """The tables ``import_table`` reads from ``path``: the file itself, or every table file below a folder."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise DataFormatError(f"{path} does not exist; give a table file or a folder of them")
+    found = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(TABLE_SUFFIXES))
+    if not found:
+        raise DataFormatError(f"{path.name}: the folder holds no table ({', '.join(TABLE_SUFFIXES)})")
+    return found
+
+
+def _file_key(where: str) -> str:
+    """The recording key's file part: the path below the imported folder, without its suffix."""
+    for suffix in sorted(TABLE_SUFFIXES, key=len, reverse=True):
+        if where.lower().endswith(suffix):
+            return where[: -len(suffix)]
+    return where
+
+
+def import_table(
+    path: Path, spec: ImportSpec, max_bytes: int | None = None, limits: ExpansionLimits | None = None
+) -> list[Recording]:
+    """Read, validate and convert ``path`` (a table or a folder of tables) into canonical recordings.
+
+    ``max_bytes`` defaults to ``data.max_upload_mb``, per file. Everything is validated before
+    anything is returned, so a caller that stores the result never stores half a folder.
     """
     path = Path(path)
-    where = path.name
-    if (spec.rate_hz is None) == (spec.time_column is None):
-        raise DataFormatError(f"{where}: give either a fixed rate or a timestamp column (exactly one)")
-    if spec.rate_hz is not None and spec.rate_hz <= 0:
-        raise DataFormatError(f"{where}: rate must be positive, got {spec.rate_hz}")
+    _check_spec(spec, path.name)
     time_factor = checks.parse_unit("time unit", spec.time_unit, checks.TIME_UNITS)[1] if spec.time_column else 1.0
-    table = _read_table(path, max_bytes)
-    needed = [*spec.acc_columns, *spec.gyro_columns, *(c for c in (spec.time_column, spec.label_column, spec.subject_column) if c)]
+    recordings = []
+    for file in table_files(path):
+        where = file.relative_to(path).as_posix() if path.is_dir() else file.name
+        recordings.extend(_import_file(file, where, spec, time_factor, max_bytes, limits))
+    return recordings
+
+
+def _import_file(
+    file: Path, where: str, spec: ImportSpec, time_factor: float, max_bytes: int | None, limits: ExpansionLimits | None
+) -> list[Recording]:
+    table = _read_table(file, max_bytes, limits)
+    split_by = [c for c in (spec.subject_column, spec.recording_column) if c]
+    needed = [*spec.acc_columns, *spec.gyro_columns, *(c for c in (spec.time_column, spec.label_column) if c), *split_by]
     checks.require_columns(table.columns.astype(str), needed, where)
     checks.check_not_empty(len(table), where)
-    groups = table.groupby(spec.subject_column, sort=True) if spec.subject_column else [(spec.subject, table)]
+    groups = table.groupby(split_by, sort=True) if split_by else [((), table)]
     recordings = []
-    for subject, part in groups:
-        part_where = f"{where} (subject {subject})" if spec.subject_column else where
+    for values, part in groups:
+        group = dict(zip(split_by, values if isinstance(values, tuple) else (values,)))
+        subject = str(group.get(spec.subject_column, spec.subject)) if spec.subject_column else spec.subject
+        key = "/".join([_file_key(where), subject, *([str(group[spec.recording_column])] if spec.recording_column else [])])
+        part_where = where + (f" ({', '.join(f'{c} {v}' for c, v in group.items())})" if group else "")
         signals = _convert(part, spec, part_where)
         labels, native = _labels(part[spec.label_column] if spec.label_column else None, spec, len(part), part_where)
-        recordings.extend(_recordings(part, spec, str(subject), signals, labels, native, time_factor, part_where))
+        recordings.extend(_recordings(part, spec, subject, key, where, signals, labels, native, time_factor, part_where))
     return recordings
 
 
 def _recordings(
-    part: pd.DataFrame, spec: ImportSpec, subject: str, signals: np.ndarray, labels: np.ndarray,
-    native: np.ndarray, time_factor: float, where: str,
+    part: pd.DataFrame, spec: ImportSpec, subject: str, key: str, source_file: str, signals: np.ndarray,
+    labels: np.ndarray, native: np.ndarray, time_factor: float, where: str,
 ) -> list[Recording]:
     base = {"dataset": spec.dataset, "subject": subject, "session": spec.session, "device": spec.device,
-            "placement": spec.placement, "source_file": where}
-    stem = f"{Path(where.split(' ')[0]).stem}/{subject}"
+            "placement": spec.placement, "source_file": source_file}
     if spec.rate_hz is not None:
-        return [Recording(key=stem, signals=signals, rate_hz=spec.rate_hz, labels=labels, native_labels=native, **base)]
+        return [Recording(key=key, signals=signals, rate_hz=spec.rate_hz, labels=labels, native_labels=native, **base)]
     t = pd.to_numeric(part[spec.time_column], errors="coerce").to_numpy(np.float64) * time_factor
     checks.check_finite(t[:, None], [spec.time_column], where)
     checks.check_monotonic(t, where)
@@ -173,7 +220,7 @@ def _recordings(
         nearest = np.asarray(piece.labels, dtype=int)
         recordings.append(
             Recording(
-                key=f"{stem}/{index:03d}" if len(pieces) > 1 else stem,
+                key=f"{key}/{index:03d}" if len(pieces) > 1 else key,
                 signals=piece.values,
                 rate_hz=piece.rate_hz,
                 labels=labels[nearest],

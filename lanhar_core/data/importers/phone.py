@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -11,10 +10,11 @@ import pandas as pd
 
 from lanhar_core.config import DataSettings
 from lanhar_core.data.importers import checks
-from lanhar_core.data.importers.archive import list_names, read_member
+from lanhar_core.data.importers.archive import ExpansionLimits, list_names, read_member
+from lanhar_core.data.importers.tables import parse_csv
 from lanhar_core.data.importers.timeline import join_streams
 from lanhar_core.data.types import Recording
-from lanhar_core.errors import DataFormatError, InvalidSignalError
+from lanhar_core.errors import DataFormatError
 
 
 def export_members(path: Path, max_bytes: int | None) -> list[str]:
@@ -25,20 +25,6 @@ def export_members(path: Path, max_bytes: int | None) -> list[str]:
     if path.is_file():
         checks.check_file_size(path, max_bytes)
     return list_names(path)
-
-
-def parse_csv(data: bytes, where: str) -> pd.DataFrame:
-    """A CSV as the apps write it: comma, semicolon or tab separated, decimal point or comma."""
-    text = data.decode("utf-8-sig")
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
-        raise InvalidSignalError(f"{where}: the file is empty (0 rows)")
-    sep = max((",", ";", "\t"), key=lines[0].count)
-    decimal = "," if sep != "," and len(lines) > 1 and "," in lines[1] else "."
-    try:
-        return pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal)
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise DataFormatError(f"{where}: cannot be parsed as CSV: {exc}") from exc
 
 
 def numeric(table: pd.DataFrame, columns: list[str], where: str) -> np.ndarray:
@@ -106,5 +92,6 @@ def member_by_basename(names: list[str], wanted: str) -> str | None:
     return None
 
 
-def read_table(path: Path, name: str) -> pd.DataFrame:
-    return parse_csv(read_member(path, name), name)
+def read_table(path: Path, name: str, limits: ExpansionLimits | None = None) -> pd.DataFrame:
+    """One member of an export parsed as CSV, decompressed under ``limits``."""
+    return parse_csv(read_member(path, name, limits), name)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from lanhar_core.data.importers import checks
+from lanhar_core.data.importers.archive import ExpansionLimits
 from lanhar_core.data.importers.phone import export_members, numeric, read_table, recordings_from_streams, sorted_stream
 from lanhar_core.data.types import Recording
 from lanhar_core.errors import DataFormatError
@@ -60,6 +61,7 @@ def import_phyphox(
     sign: str = "android",
     max_bytes: int | None = None,
     max_gap_s: float | None = None,
+    limits: ExpansionLimits | None = None,
 ) -> list[Recording]:
     """Recordings from one phyphox export that contains accelerometer (with g) and gyroscope."""
     path = Path(path)
@@ -69,7 +71,7 @@ def import_phyphox(
     for member in export_members(path, max_bytes):
         if not member.lower().endswith(".csv") or "/meta/" in f"/{member.lower()}":
             continue
-        table = read_table(path, member)
+        table = read_table(path, member, limits)
         acc_cols, linear = _columns(table, _ACC)
         gyro_cols, _ = _columns(table, _GYRO)
         if linear:

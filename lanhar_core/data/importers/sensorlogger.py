@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from lanhar_core.data.importers import checks
+from lanhar_core.data.importers.archive import ExpansionLimits
 from lanhar_core.data.importers.phone import (
     export_members,
     member_by_basename,
@@ -37,22 +38,22 @@ CONVERSIONS = (
 )
 
 
-def _platform(path: Path, names: list[str], override: str | None) -> str:
+def _platform(path: Path, names: list[str], override: str | None, limits: ExpansionLimits | None) -> str:
     if override is not None:
         return checks.parse_unit("platform", override, checks.SIGNS)[0]
     member = member_by_basename(names, "Metadata.csv")
     if member is not None:
-        table = read_table(path, member)
+        table = read_table(path, member, limits)
         if "platform" in table.columns and len(table):
             return checks.parse_unit("platform", str(table["platform"].iloc[0]), checks.SIGNS)[0]
     raise DataFormatError(
-        f"{path.name}: cannot tell iOS from Android (no Metadata.csv with a platform column); pass platform='ios' or "
-        "'android' (use 'android' if 'Standardise Units & Frames' was on)"
+        f"{path.name}: cannot tell iOS from Android (no Metadata.csv with a platform column); pass --platform ios or "
+        "--platform android (in the app: the Platform option; android if 'Standardise Units & Frames' was on)"
     )
 
 
-def _stream(path: Path, member: str) -> tuple[np.ndarray, np.ndarray]:
-    table = read_table(path, member)
+def _stream(path: Path, member: str, limits: ExpansionLimits | None) -> tuple[np.ndarray, np.ndarray]:
+    table = read_table(path, member, limits)
     values = numeric(table, ["time", *XYZ], member)
     return sorted_stream(values[:, 0] * 1e-9, values[:, 1:], member)
 
@@ -66,6 +67,7 @@ def import_sensorlogger(
     platform: str | None = None,
     max_bytes: int | None = None,
     max_gap_s: float | None = None,
+    limits: ExpansionLimits | None = None,
 ) -> list[Recording]:
     """Recordings from one Sensor Logger export, acc with gravity in the Android sign.
 
@@ -84,14 +86,14 @@ def import_sensorlogger(
             f"{path.name}: no acceleration including gravity: need TotalAcceleration.csv, or both Accelerometer.csv "
             f"(which excludes gravity) and Gravity.csv; found: {', '.join(n.rsplit('/', 1)[-1] for n in names)}"
         )
-    sign = checks.SIGNS[_platform(path, names, platform)]
+    sign = checks.SIGNS[_platform(path, names, platform, limits)]
     if total is not None:
-        t_acc, acc = _stream(path, total)
+        t_acc, acc = _stream(path, total, limits)
     else:
-        t_acc, acc = _stream(path, user_acc)
-        t_gravity, g = _stream(path, gravity)
+        t_acc, acc = _stream(path, user_acc, limits)
+        t_gravity, g = _stream(path, gravity, limits)
         acc = acc + interpolate(t_gravity, g, t_acc)
-    t_gyro, gyro = _stream(path, gyro_member)
+    t_gyro, gyro = _stream(path, gyro_member, limits)
     origin = min(t_acc[0], t_gyro[0])
     return recordings_from_streams(
         t_acc - origin, acc * sign, t_gyro - origin, gyro, {"app": "Sensor Logger", "conversions": CONVERSIONS, "start_unix_s": f"{origin:.3f}"},

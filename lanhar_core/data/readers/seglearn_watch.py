@@ -2,17 +2,22 @@
 
 The bundle is one pickled dict (``watch_dataset.npy``, gzipped in the shared copy) with
 140 series; each series is one recording of one exercise by one subject.
+
+The pickle is never handed to ``np.load`` with pickles allowed: a crafted file could run any
+code on load. ``_SafeUnpickler`` rebuilds only numpy arrays, dtypes and latin-1 bytes (all
+the real bundle contains) and refuses any other global by name.
 """
 
 from __future__ import annotations
 
-import gzip
 import io
+import pickle
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import numpy as np
 
+from lanhar_core.data.importers.archive import read_file_capped
 from lanhar_core.data.readers._common import check_placements, map_labels, wanted
 from lanhar_core.data.registry import DatasetInfo
 from lanhar_core.data.types import GRAVITY, Recording
@@ -62,11 +67,56 @@ def _bundle_file(path: Path) -> Path:
     raise DataFormatError(f"{path}: watch_dataset.npy(.gz) not found")
 
 
+def _latin1_bytes(text: str, encoding: str) -> bytes:
+    """What ``_codecs.encode`` does in a protocol-2 pickle of bytes, for latin-1 only."""
+    if encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError(f"byte string encoded as {encoding!r}, only latin-1 is accepted")
+    return text.encode("latin-1")
+
+
+_ALLOWED_GLOBALS = {
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("numpy.core.multiarray", "_reconstruct"): np.ndarray.__new__,
+    ("numpy._core.multiarray", "_reconstruct"): np.ndarray.__new__,
+    ("_codecs", "encode"): _latin1_bytes,
+}
+"""The only callables a bundle may reference; ``_reconstruct(cls, shape, dtype)`` is an empty ``ndarray``."""
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> object:
+        try:
+            return _ALLOWED_GLOBALS[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                f"refers to {module}.{name}, which is not a numpy array part; such a file could run code"
+            ) from None
+
+
+def _unpickle_bundle(raw: bytes, where: str) -> object:
+    """The object stored in a ``.npy`` of dtype object, rebuilt by ``_SafeUnpickler``."""
+    handle = io.BytesIO(raw)
+    try:
+        version = np.lib.format.read_magic(handle)
+        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = reader(handle)
+    except ValueError as exc:
+        raise DataFormatError(f"{where} is not a .npy file: {exc}") from exc
+    if dtype != np.dtype(object) or shape != ():
+        raise DataFormatError(f"{where}: expected one pickled dict (dtype object, shape ()), got dtype {dtype}, shape {shape}")
+    try:
+        array = _SafeUnpickler(handle).load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise DataFormatError(f"{where}: refused to load the bundle: {exc}") from exc
+    return array.item() if isinstance(array, np.ndarray) else array
+
+
 def _load(file: Path) -> dict:
-    raw = file.read_bytes()
-    if file.name.endswith(".gz"):
-        raw = gzip.decompress(raw)
-    bundle = np.load(io.BytesIO(raw), allow_pickle=True).item()
+    raw = read_file_capped(file, file.name)
+    bundle = _unpickle_bundle(raw, file.name)
+    if not isinstance(bundle, dict):
+        raise DataFormatError(f"{file.name}: the bundle is a {type(bundle).__name__}, not a dict")
     missing = [k for k in ("X", "y", "y_labels", "subject", "side") if k not in bundle]
     if missing:
         raise DataFormatError(f"{file.name}: bundle lacks keys {missing}")

@@ -7,6 +7,9 @@ Usage:
 
 Signals are in canonical units: accelerometer in m/s^2 including gravity, gyroscope in
 rad/s, columns acc_x, acc_y, acc_z, gyro_x, gyro_y, gyro_z (Android axis convention).
+Pass the windows of one recording together: a model with ``"frame": "segment"`` in its
+preprocessing turns them so that the worn segment's axis found from the recording's own
+gait is +z (``segment_frame`` below, the same rule as lanhar_core.signal.segment_frame).
 Prints one JSON object per window: label, probability and all label probabilities.
 """
 
@@ -20,6 +23,39 @@ import numpy as np
 import onnxruntime as ort
 
 
+def _rotation_to_z(v: np.ndarray) -> np.ndarray:
+    a = v / np.linalg.norm(v)
+    axis = np.cross(a, [0.0, 0.0, 1.0])
+    sin, cos = float(np.linalg.norm(axis)), float(a[2])
+    if sin < 1e-12:
+        return np.eye(3) if cos > 0 else np.diag([1.0, -1.0, -1.0])
+    k = axis / sin
+    kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.eye(3) + sin * kx + (1.0 - cos) * (kx @ kx)
+
+
+def segment_frame(windows: np.ndarray, rate_hz: float) -> np.ndarray:
+    """One recording's windows turned so that gravity during its gait windows is +z (unchanged without gait)."""
+    mag = np.linalg.norm(windows[:, :, :3], axis=2)
+    centred = mag - mag.mean(axis=1, keepdims=True)
+    n = centred.shape[1]
+    spectrum = np.fft.rfft(centred, n=2 * n, axis=1)
+    auto = np.fft.irfft(spectrum * np.conj(spectrum), axis=1)[:, :n]
+    auto = auto / np.clip(auto[:, :1], 1e-9, None)
+    lo, hi = max(1, round(0.3 * rate_hz)), min(n - 2, round(2.0 * rate_hz))
+    gait = (centred.std(axis=1) >= 1.0) & (auto[:, lo : hi + 1].max(axis=1) >= 0.4)
+    if gait.sum() < 3:
+        return windows
+    up = windows[gait, :, :3].mean(axis=1)
+    up = up / np.linalg.norm(up, axis=1, keepdims=True)
+    median = np.median(up, axis=0)
+    median = median / np.linalg.norm(median)
+    if np.mean(up @ median >= np.cos(np.radians(30.0))) < 0.6:
+        return windows
+    r = _rotation_to_z(median).T
+    return np.concatenate([windows[:, :, :3] @ r, windows[:, :, 3:] @ r], axis=2).astype(np.float32)
+
+
 class ArtifactRecognizer:
     """Sensor encoder + label vectors + calibration, read from an artifact directory."""
 
@@ -30,7 +66,9 @@ class ArtifactRecognizer:
         if not model:
             raise SystemExit(f"{directory} has no int8 model; export it with --int8")
         self.session = ort.InferenceSession(str(directory / model), providers=["CPUExecutionProvider"])
-        self.labels = json.loads((directory / "labels.json").read_text(encoding="utf-8"))["labels"]
+        labels = json.loads((directory / "labels.json").read_text(encoding="utf-8"))
+        self.labels = labels["labels"]
+        self.bias = np.asarray(labels.get("bias", [0.0] * len(self.labels)), dtype=np.float32)
         self.label_embeddings = np.load(directory / "label_embeddings.npy").astype(np.float32)
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
@@ -42,11 +80,16 @@ class ArtifactRecognizer:
         """A new activity: its description embedded by the artifact's text encoder, computed elsewhere."""
         vector = np.asarray(embedding, dtype=np.float32) / np.linalg.norm(embedding)
         self.labels.append(name)
+        self.bias = np.append(self.bias, 0.0).astype(np.float32)
         self.label_embeddings = np.vstack([self.label_embeddings, vector[None, :]])
 
     def recognize(self, windows: np.ndarray) -> list[dict]:
+        """Answers for the windows of one recording (see the module docstring on the frame)."""
+        pre = self.config["preprocessing"]
+        if pre.get("frame") == "segment":
+            windows = segment_frame(np.asarray(windows, dtype=np.float32), pre["rate_hz"])
         cosine = self.embed(windows) @ self.label_embeddings.T
-        logits = cosine / self.config["temperature"]
+        logits = (cosine - self.bias) / self.config["temperature"]
         probs = np.exp(logits - logits.max(axis=1, keepdims=True))
         probs /= probs.sum(axis=1, keepdims=True)
         threshold, criterion = self.config["unknown_threshold"], self.config["unknown_on"]
