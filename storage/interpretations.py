@@ -573,6 +573,7 @@ def export_rows(store: Store, collection: str, datasets: Sequence[str] | None = 
 
 DECISION_STATES = ("done", "undone", "dropped")
 CANDIDATE_NOTE = "candidate: awaiting the reviewer's choice"
+KEEP_ACTIONS = ("keep-candidate", "keep-current")  # undoing one puts the candidate back to waiting
 
 
 @dataclass(frozen=True)
@@ -745,8 +746,8 @@ def undo_decision(store: Store, reviewer: str) -> Decision:
         if row is None:
             raise NotFoundError(f"reviewer {reviewer!r} has no decision to undo")
         decision = _decision(conn, row)
-        _write_statuses(conn, [(c.interpretation_id, c.undo_status) for c in decision.changes], reviewer,
-                        f"undo: {decision.description}")
+        note = CANDIDATE_NOTE if decision.action in KEEP_ACTIONS else f"undo: {decision.description}"
+        _write_statuses(conn, [(c.interpretation_id, c.undo_status) for c in decision.changes], reviewer, note)
         conn.execute(
             "UPDATE review_decisions SET state = 'undone', undo_seq = nextval('review_undo_seq') WHERE id = ?", [decision.id]
         )
@@ -775,3 +776,18 @@ def decision_log(store: Store, reviewer: str, limit: int = 20) -> pd.DataFrame:
             "WHERE d.reviewer = ? GROUP BY ALL ORDER BY d.id DESC LIMIT ?",
             [reviewer, int(limit)],
         ).df()
+
+
+def change_marks(store: Store) -> tuple[int, int, int]:
+    """(newest interpretation id, newest review row id, newest quality run id + finished runs): changes when any of them does.
+
+    Pages key their caches by it, so a heavy read (a collection's current texts, its flags)
+    reruns only when the store changed, whichever session or process changed it.
+    """
+    with store.connect(read_only=False) as conn:
+        [(interpretation, review, quality)] = conn.execute(
+            "SELECT (SELECT coalesce(max(id), 0) FROM interpretations), "
+            "(SELECT coalesce(max(id), 0) FROM interpretation_reviews), "
+            "(SELECT coalesce(max(id), 0) * 100000 + count(finished_at) FROM quality_runs)"
+        ).fetchall()
+    return int(interpretation), int(review), int(quality)
