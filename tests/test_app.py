@@ -385,3 +385,24 @@ def test_shipped_embeddings_cover_the_sample_texts(app_home: tuple[Path, AppTest
     texts = {t for c in ("rules:rules-v2", "local:smollm2-135m-instruct")
              for t in interp_store.current_window_interpretations(store, c)["text"]}
     assert np.mean([text_hash(t) in hashes for t in texts]) > 0.95
+
+
+def test_training_resume_offers_the_runs_own_epochs_and_runs_compare(app_home: tuple[Path, AppTest], store: Store) -> None:
+    import dataclasses
+
+    settings = load_settings(app_home[0])
+    config = {"sensor_encoder": {**dataclasses.asdict(settings.sensor_encoder), "epochs": 300, "lr": 0.0005},
+              "data": dataclasses.asdict(settings.data)}
+    run_id = run_store.create_run(store, SENSOR_KIND, config, 0, {"sources": [DATASET], "collection": "rules:rules-v2"}, "test")
+    for epoch in (1, 2):
+        run_store.record_epoch(store, run_id, epoch, 10 * epoch, {"align": 3.0 / epoch},
+                               {"val_loss": 2.0, "val_zero_shot_accuracy": 0.2 * epoch, "val_n": 120}, 1.0)
+    run_store.finish_run(store, run_id, "interrupted", 2.0, error="cancelled")
+    at = _page("training")
+    _no_exception(at)
+    assert at.button(key="train_resume").label == f"Resume run {run_id} (epoch 3 of its 300)"
+    chart = next(e for e in at.get("plotly_chart") if "run_epochs" in e.proto.id)
+    titles = [a["text"] for a in json.loads(chart.proto.spec)["layout"]["annotations"]]
+    assert titles == ["losses", "scores (0-1)", "counts"]
+    differ = next(d.value for d in at.dataframe if "setting" in d.value.columns)
+    assert {"sensor_encoder.epochs", "sensor_encoder.lr"} <= set(differ["setting"])

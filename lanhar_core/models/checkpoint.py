@@ -9,6 +9,7 @@ or interrupted on exit, with wall time accumulated across resumptions.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import random
@@ -24,6 +25,7 @@ import torch
 from torch import nn
 
 import lanhar_core
+from lanhar_core.config import Settings
 from lanhar_core.errors import CancelledError, ModelError, RunStateError
 from storage import runs as run_store
 from storage.db import Store
@@ -95,6 +97,33 @@ def load_checkpoint(
         np.random.set_state((np_state[0], np_state[1].numpy(), *np_state[2:]))
         random.setstate(rng["python"])
     return CheckpointState(epoch=int(state["epoch"]), step=int(state["step"]), extra=dict(state["extra"]))
+
+
+_RUN_SECTIONS = {"text": ("text_encoder", "data"), "sensor": ("sensor_encoder", "data")}
+
+
+def resume_settings(store: Store, settings: Settings, run_id: int) -> Settings:
+    """``settings`` with the sections a run stored (its epochs, batch size, learning rates, window size...).
+
+    A resumed run must continue the run it was, not one with today's configuration: a run
+    started with 300 epochs and resumed with a default of 90 would otherwise stop early.
+    A stage-1 run stores its ``text_encoder`` section flat, a stage-2 run stores named
+    sections. Fields the run predates keep today's values; fields today's code no longer
+    has are ignored.
+    """
+    record = run_store.get_run(store, run_id)
+    config = record.config
+    for section in _RUN_SECTIONS.get(record.kind, ()):
+        stored = config.get(section)
+        if stored is None and record.kind == "text" and section == "text_encoder":
+            stored = config
+        if not isinstance(stored, dict):
+            continue
+        current = getattr(settings, section)
+        known = {f.name for f in dataclasses.fields(current)}
+        values = {k: v for k, v in stored.items() if k in known}
+        settings = dataclasses.replace(settings, **{section: dataclasses.replace(current, **values)})
+    return settings
 
 
 def code_version() -> str:
