@@ -14,6 +14,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app.components import cached
 from app.components.context import get_settings, get_store
 from app.components.errors import user_errors
 from app.components.filters import pick_one, pick_optional
@@ -69,18 +70,7 @@ FINDING_COLUMNS = ["kind", "severity", "claim", "feature", "claimed_value", "mea
 HISTORY_COLUMNS = ["version", "interpretation_id", "origin", "backend", "model", "valid", "review_status", "reviewer", "created_at", "text"]
 
 
-# ---------------------------------------------------------------- cached reads (keyed by the store's change marks)
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _current(db_path: str, collection: str, marks: tuple[int, int, int]) -> pd.DataFrame:
-    return interp_store.current_window_interpretations(get_store(), collection)
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _flags(db_path: str, collection: str, marks: tuple[int, int, int]) -> pd.DataFrame:
-    flags = quality_store.flags(get_store())
-    return flags[flags["collection"] == collection].reset_index(drop=True)
+# ---------------------------------------------------------------- cached reads
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -94,7 +84,7 @@ def default_collection(collections: pd.DataFrame, flagged: dict[str, int]) -> in
     names = collections["collection"].tolist()
     if any(flagged.values()):
         return names.index(max(names, key=lambda c: flagged.get(c, 0)))
-    return int(collections["windows"].to_numpy().argmax())
+    return cached.largest_collection(collections)
 
 
 # ---------------------------------------------------------------- the queue
@@ -424,15 +414,15 @@ def shortcut_help() -> None:
 def main() -> None:
     st.title("Review interpretations")
     store = get_store()
-    collections = interp_store.list_collections(store)
+    marks = cached.marks()
+    db = str(store.path)
+    collections = cached.collections(db, marks)
     if collections.empty:
         st.info("No interpretations yet: the built-in sample's are written on the first run of the app. "
                 "For your own data use the Datasets page, then `lanhar interpret windows --dataset NAME`.")
         return
     sample_flagging(store)
-    marks = interp_store.change_marks(store)
-    db = str(store.path)
-    flagged = {c: int(_flags(db, c, marks)["window_id"].nunique()) for c in collections["collection"]}
+    flagged = {c: int(cached.collection_flags(db, c, marks)["window_id"].nunique()) for c in collections["collection"]}
     reviewer = st.sidebar.text_input("Reviewer", value="reviewer", key="reviewer_name").strip() or "reviewer"
     names = collections["collection"].tolist()
     collection = st.sidebar.selectbox("Collection", names, index=default_collection(collections, flagged),
@@ -444,8 +434,8 @@ def main() -> None:
         f"{summary['rejected']} rejected · by {summary['backends']}"
     )
     shortcut_help()
-    current = _current(db, collection, marks)
-    flags = _flags(db, collection, marks)
+    current = cached.current_texts(db, collection, marks)
+    flags = cached.collection_flags(db, collection, marks)
     quality_runs(store, collection, sorted(current["dataset"].unique()))
     rows = queue(current, flags)
     decision_bar(store, reviewer)

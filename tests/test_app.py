@@ -8,6 +8,7 @@ and an untrained recognizer registered as a finished stage-2 run.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
@@ -406,3 +407,39 @@ def test_training_resume_offers_the_runs_own_epochs_and_runs_compare(app_home: t
     assert titles == ["losses", "scores (0-1)", "counts"]
     differ = next(d.value for d in at.dataframe if "setting" in d.value.columns)
     assert {"sensor_encoder.epochs", "sensor_encoder.lr"} <= set(differ["setting"])
+
+
+def test_embeddings_map_defaults_to_the_largest_collection_and_colours_by_flag(app_home: tuple[Path, AppTest]) -> None:
+    at = _page("embeddings")
+    assert at.selectbox(key="map_collection").value == "rules:rules-v2"  # 1.5k texts, not the 21 SmolLM2 ones
+    at.button(key="FormSubmitter:map_form-Compute map").click().run()
+    _no_exception(at)
+    at.radio(key="map_colour").set_value("flag").run()
+    _no_exception(at)
+    chart = next(e for e in at.get("plotly_chart") if "embedding_scatter" in e.proto.id)
+    spec = json.loads(chart.proto.spec)
+    assert {t["legendgroup"].split(",")[0] for t in spec["data"]} <= {"flagged", "not flagged"}
+    assert all(t.get("customdata") for t in spec["data"])  # each point carries its window for the selection
+    assert spec["layout"]["dragmode"] == "lasso"
+
+
+def test_map_selection_reads_the_windows_of_the_selected_points() -> None:
+    from app.components.selection import selected_windows
+
+    event = {"selection": {"points": [{"customdata": [12], "x": 0.1}, {"customdata": [7]}, {"x": 3}], "box": [], "lasso": []}}
+    assert selected_windows(event) == [12, 7] and selected_windows(None) == []
+
+
+def test_kl_heatmap_sits_beside_the_papers_table_1(app_home: tuple[Path, AppTest], store: Store) -> None:
+    run_id = quality_store.create_run(store, "kl", "rules:rules-v2", None, {})
+    rows = [quality_store.KLRow(label, 0.1, 1.0, value, 10, 10) for label, value in (("walk", 0.08), ("sit", 0.2))]
+    quality_store.add_kl(store, run_id, "sample_hapt", "sample_motionsense", "text", "knn", rows, collection="rules:rules-v2")
+    quality_store.finish_run(store, run_id, "finished")
+    at = _page("embeddings")
+    _no_exception(at)
+    heat = next(e for e in at.get("plotly_chart") if "kl_heatmap" in e.proto.id)
+    z = json.loads(heat.proto.spec)["data"][0]["z"]
+    values = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(1, -1)
+    assert values[0].tolist() == pytest.approx([0.2, 0.08, 0.14])  # sit, walk and the average column
+    paper = next(d.value for d in at.dataframe if "relative KL" in d.value.columns)
+    assert paper["relative KL"].tolist() == [0.2708, 0.1926, 0.1147]

@@ -25,6 +25,12 @@ def selection() -> tuple[list[int], str]:
     return list(st.session_state.get(_KEY, [])), str(st.session_state.get(_ORIGIN_KEY, ""))
 
 
+def selected_windows(event: dict | None) -> list[int]:
+    """Window ids of the points a plotly box, lasso or click selected (each point carries its window in ``customdata``)."""
+    points = event["selection"]["points"] if event else []
+    return [int(p["customdata"][0]) for p in points if p.get("customdata")]
+
+
 def clear_selection() -> None:
     st.session_state.pop(_KEY, None)
     st.session_state.pop(_ORIGIN_KEY, None)
