@@ -1,7 +1,8 @@
 """Entry point of the app: ``streamlit run app/main.py``.
 
 Sets up the page frame, opens the store once per process, makes sure a fresh machine has
-the built-in sample to look at, and hands over to the page the user picked.
+the built-in sample to look at (and its texts flagged, in the background, so the review
+queue opens on them), and hands over to the page the user picked.
 """
 
 from __future__ import annotations
@@ -19,11 +20,17 @@ import streamlit as st  # noqa: E402
 
 from app.components.context import get_settings, get_store  # noqa: E402
 from app.components.errors import user_errors  # noqa: E402
+from app.components.jobs import start_job  # noqa: E402
 from lanhar_core.config import Settings  # noqa: E402
 from lanhar_core.data.sample import ensure_sample  # noqa: E402
 from lanhar_core.errors import LanharError  # noqa: E402
 from lanhar_core.jobs import Progress  # noqa: E402
-from lanhar_core.sample_interpretations import ensure_sample_interpretations  # noqa: E402
+from lanhar_core.sample_interpretations import (  # noqa: E402
+    SAMPLE_FLAG_JOB,
+    ensure_sample_interpretations,
+    flag_sample,
+    unflagged_sample,
+)
 from storage.db import Store  # noqa: E402
 
 PAGES_DIR = ROOT / "pages"
@@ -52,9 +59,13 @@ def ensure_sample_once(store: Store, settings: Settings) -> None:
                 bar.progress(min(1.0, done / total) if total else 0.0, text=message or None)
 
             reports = ensure_sample(store, settings, Progress(show))
+            datasets = [r.dataset for r in reports]
             st.write("Writing the sample's interpretations (rule-based writer; shipped LLM texts imported)...")
-            ensure_sample_interpretations(store, settings, [r.dataset for r in reports], Progress(show))
+            ensure_sample_interpretations(store, settings, datasets, Progress(show))
         placeholder.empty()
+        if unflagged_sample(store, datasets):
+            start_job(store, SAMPLE_FLAG_JOB, {"datasets": datasets},
+                      lambda p: flag_sample(store, settings, datasets, p, p.job_id))
         checked.add(key)
 
 
@@ -66,7 +77,8 @@ def navigation() -> st.Page:
     """The pages, grouped by who uses them; returns the page to run."""
     return st.navigation(
         {
-            "Data": [_page("datasets", "Datasets", ":material/database:", default=True)],
+            "Start": [_page("home", "LanHAR Studio", ":material/home:", default=True)],
+            "Data": [_page("datasets", "Datasets", ":material/database:")],
             "Interpretations": [
                 _page("review", "Review", ":material/rate_review:"),
                 _page("embeddings", "Embeddings & KL", ":material/scatter_plot:"),

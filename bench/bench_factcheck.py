@@ -159,9 +159,13 @@ def llm_table(home: Path | None) -> None:
         features = features_by_window(store, frame["window_id"])
         claims, found = zip(*(analyse(t, features[int(w)]) for t, w in zip(frame["text"], frame["window_id"])))
         rules = Counter(c.rule.split(":")[0] for cs in found for c in cs)
+        kinds = Counter(c.kind for cs in found for c in cs)
         print(f"{name:<40}{len(frame):>7}{np.mean([len(c) for c in claims]):>13.2f}{np.mean([len(c) for c in found]):>13.2f}"
               f"{np.mean([bool(c) for c in found]):>20.3f}")
+        print("  contradictions by kind:", dict(kinds.most_common()))
         print("  contradictions by rule:", dict(rules.most_common()))
+        print("  texts with a unit-nonsense / repeated-point / unmatched-number finding:",
+              " / ".join(str(sum(any(c.kind == k for c in cs) for cs in found)) for k in ("unit", "repeat", "unmatched")))
 
 
 def main() -> None:

@@ -11,6 +11,14 @@ at ingest and differ between stores.
 The ``rules`` interpretations of the sample are *not* shipped: the writer is deterministic
 and interprets the whole sample in seconds, so ``ensure_sample_interpretations`` generates
 them at first run, which also keeps them in step with the current rules version.
+
+A reviewer's work starts from the flagged texts, and flagging clusters text embeddings:
+encoding the sample's 1.5k texts with MiniLM takes 1-5 minutes on two cores. So their
+embeddings ship too (``embeddings.npz``: sha256 of each text and its vector as float16,
+for the packaged encoder version; 1.5k x 384 values), go into the store's embedding cache
+on first run, and ``flag_sample`` then flags the sample in seconds. A text the file does
+not cover (the rules writer changed) is simply encoded. ``bench/build_sample.py
+--embeddings`` rebuilds the file.
 """
 
 from __future__ import annotations
@@ -21,15 +29,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lanhar_core.config import Settings
 from lanhar_core.errors import DataFormatError
 from lanhar_core.interpret import interpret_labels, interpret_windows
 from lanhar_core.jobs import Progress
 from lanhar_core.llm.rules_backend import RulesBackend
+from lanhar_core.quality.runs import FlagReport, default_embed, run_flagging
 from storage import interpretations as store_it
+from storage import quality as store_q
 from storage.db import Store
+from storage.embedding_cache import StoreEmbeddingCache
 
 SAMPLE_INTERPRETATIONS_DIR = Path(__file__).resolve().parent / "data" / "sample" / "interpretations"
+SAMPLE_EMBEDDINGS = SAMPLE_INTERPRETATIONS_DIR / "embeddings.npz"
+SAMPLE_FLAG_JOB = "sample-flag"
 FORMAT_VERSION = 1
 
 
@@ -160,3 +175,68 @@ def ensure_sample_interpretations(
         added += interpret_windows(store, settings, dataset, backend, progress=progress).done
     added += interpret_labels(store, settings, backend, progress=progress).done
     return added
+
+
+def _sample_texts(store: Store, datasets: Sequence[str]) -> list[str]:
+    """Every current window text of the sample's datasets, in every collection (what flagging embeds)."""
+    texts: list[str] = []
+    for collection in store_it.list_collections(store)["collection"]:
+        for dataset in datasets:
+            texts += list(store_it.current_window_interpretations(store, str(collection), dataset)["text"])
+    return texts
+
+
+def export_sample_embeddings(store: Store, settings: Settings, datasets: Sequence[str], path: Path = SAMPLE_EMBEDDINGS) -> int:
+    """Encode the sample's texts with the configured encoder and write them to ``path``; returns the count."""
+    from lanhar_core.models.text_encoder import load_text_encoder, text_hash
+
+    encoder = load_text_encoder(settings, store)
+    texts = sorted(set(_sample_texts(store, datasets)))
+    vectors = encoder.encode(texts, batch_size=settings.text_encoder.encode_batch_size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        path, version=np.array(encoder.version), hashes=np.array([text_hash(t) for t in texts], dtype="S64"),
+        vectors=vectors.astype(np.float16),
+    )
+    return len(texts)
+
+
+def import_sample_embeddings(store: Store, path: Path = SAMPLE_EMBEDDINGS) -> int:
+    """Put the shipped vectors into the store's embedding cache (entries already there stay); returns the count."""
+    if not path.exists():
+        return 0
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            version = str(data["version"])
+            hashes = [h.decode("ascii") for h in data["hashes"]]
+            vectors = data["vectors"].astype(np.float32)
+    except (OSError, KeyError, ValueError) as exc:
+        raise DataFormatError(f"{path} is not a sample embedding file (version, hashes, vectors): {exc}") from exc
+    StoreEmbeddingCache(store).put(version, hashes, vectors)
+    return len(hashes)
+
+
+def unflagged_sample(store: Store, datasets: Sequence[str]) -> list[tuple[str, str]]:
+    """(collection, dataset) pairs of the sample with texts but no finished flag run yet."""
+    done = {(r.collection, r.dataset) for r in store_q.list_runs(store, kind="flag", limit=10_000) if r.status == "finished"}
+    todo = []
+    for collection in store_it.list_collections(store)["collection"]:
+        for dataset in datasets:
+            current = store_it.current_window_interpretations(store, str(collection), dataset)
+            if (collection, dataset) not in done and current["valid"].astype(bool).any():
+                todo.append((str(collection), dataset))
+    return todo
+
+
+def flag_sample(
+    store: Store, settings: Settings, datasets: Sequence[str], progress: Progress | None = None, job_id: int | None = None
+) -> list[FlagReport]:
+    """Flag every collection x dataset of the sample not flagged yet, so the review queue opens on flagged texts."""
+    progress = progress or Progress()
+    import_sample_embeddings(store)
+    embed = default_embed(store, settings, progress)
+    reports = []
+    for collection, dataset in unflagged_sample(store, datasets):
+        progress.check_cancelled()
+        reports.append(run_flagging(store, settings, collection, dataset, embed, progress=progress, job_id=job_id))
+    return reports

@@ -45,6 +45,7 @@ class StoreProgress(Progress):
         self.job_id = job_id
         self.min_interval_s = min_interval_s
         self._last_write = 0.0
+        self._last_poll = 0.0
 
     def update(self, done: int, total: int | None = None, message: str = "") -> None:
         super().update(done, total, message)
@@ -54,6 +55,16 @@ class StoreProgress(Progress):
             self._last_write = now
             if job_store.update_job(self.store, self.job_id, self.done, self.total, self.message):
                 self.cancel_event.set()
+
+    def check_cancelled(self) -> None:
+        """Also reads the job row (at most every ``min_interval_s``): a cancel from the app or another process
+        reaches a loop that checks between steps without reporting progress."""
+        now = time.monotonic()
+        if not self.cancelled and now - max(self._last_poll, self._last_write) >= self.min_interval_s:
+            self._last_poll = now
+            if job_store.get_job(self.store, self.job_id).cancel_requested:
+                self.cancel_event.set()
+        super().check_cancelled()
 
 
 @contextmanager

@@ -1,9 +1,13 @@
 """Embeddings and the distribution gap between datasets.
 
 For students: a 2-D map (t-SNE or UMAP) of windows as raw signals, signal features or text
-embeddings of their interpretations, coloured by activity or dataset; and the paper's
-relative KL divergence between two datasets per activity, which says how much closer the
-same activity of two datasets lies than different activities, in each representation.
+embeddings of their interpretations, coloured by activity, dataset, flag or review status.
+A box or lasso selection on the map lists the selected windows: one opens in the window
+viewer below the map, and the whole selection opens as a review queue (where it can be
+accepted, rejected or regenerated in bulk). Then the paper's relative KL divergence between
+two datasets per activity, which says how much closer the same activity of two datasets
+lies than different activities, in each representation, as a heatmap beside the paper's
+Table 1.
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from app.components import cached
 from app.components.context import get_settings, get_store
 from app.components.errors import user_errors
 from app.components.jobs import show_job, start_job
-from app.components.plots import activity_color
+from app.components.markup import escape
+from app.components.plots import UNLABELED, activity_color, imu_figure
 from app.components.projection import METHODS, project_2d
 from app.components.representations import FEATURES, RAW, REPRESENTATIONS, TEXT, window_vectors
+from app.components.selection import clear_selection, selected_windows, selection, set_selection
 from lanhar_core.jobs import Progress
 from lanhar_core.quality.kl import ESTIMATORS
 from lanhar_core.quality.runs import default_embed, run_kl
@@ -57,7 +64,9 @@ def choose_data(store: Store, key: str) -> tuple[str, str | None, list[str], lis
         if collections.empty:
             st.info("No interpretations yet: run `lanhar interpret windows --dataset NAME`, or pick another representation.")
             return None
-        collection = st.selectbox("Collection", collections["collection"].tolist(), key=f"{key}_collection")
+        collection = st.selectbox("Collection", collections["collection"].tolist(), key=f"{key}_collection",
+                                  index=cached.largest_collection(collections),
+                                  format_func=lambda c: f"{c} ({int(collections.set_index('collection').at[c, 'windows'])} windows)")
         labelled = interp_store.current_window_interpretations(store, collection).dropna(subset=["label"])
     else:
         labelled = data_store.window_counts(store).dropna(subset=["label"])
@@ -98,28 +107,99 @@ def embedding_map(store: Store) -> None:
                 title += f" ({collection}, {encoder})"
             points = {"x": xy[:, 0], "y": xy[:, 1], "window": vectors.ids, "dataset": vectors.datasets, "activity": vectors.labels}
             st.session_state[_MAP_KEY] = (pd.DataFrame(points), title)
-    show_map()
+            st.session_state["map_collection_used"] = collection
+    show_map(store)
 
 
 def finished_stage_1(store: Store) -> list[int]:
     return [r.id for r in run_store.list_runs(store, "text") if r.status == "finished"]
 
 
-def show_map() -> None:
+COLOUR_BY = ("activity", "dataset", "flag", "review status")
+PAPER_TABLE_1 = pd.DataFrame(
+    {"representation": ["raw", "self-supervised", "semantic interpretations"], "relative KL": [0.2708, 0.1926, 0.1147]}
+)
+
+
+def _map_collection(store: Store) -> str | None:
+    """The collection the map's texts came from, else the largest one (whose flags and statuses colour the map)."""
+    names = cached.collections(str(store.path), cached.marks())
+    if names.empty:
+        return None
+    return st.session_state.get("map_collection_used") or names["collection"].iloc[cached.largest_collection(names)]
+
+
+def _review_columns(points: pd.DataFrame, store: Store) -> pd.DataFrame:
+    """Flag and review status of each point's window in the map's collection."""
+    marks = cached.marks()
+    db = str(store.path)
+    collection = _map_collection(store)
+    if collection is None:
+        return points.assign(flag="no texts", **{"review status": "no texts"})
+    current = cached.current_texts(db, collection, marks).set_index("window_id")
+    flags = cached.collection_flags(db, collection, marks)
+    flagged = set(flags["window_id"].astype(int))
+    status = current["review_status"].reindex(points["window"]).fillna("no text").to_numpy()
+    return points.assign(flag=["flagged" if int(w) in flagged else "not flagged" for w in points["window"]],
+                         **{"review status": status})
+
+
+def show_map(store: Store) -> None:
+    """The last computed map, recoloured without recomputing; box/lasso selection opens windows and the review queue."""
     if _MAP_KEY not in st.session_state:
         st.caption("Choose what to map and press “Compute map”.")
         return
     points, title = st.session_state[_MAP_KEY]
-    colour = st.radio("Colour by", ["activity", "dataset"], key="map_colour", horizontal=True)
-    symbol = "dataset" if colour == "activity" else "activity"
+    points = _review_columns(points, store)
+    colour = st.radio("Colour by", COLOUR_BY, key="map_colour", horizontal=True)
+    symbol = "dataset" if colour != "dataset" else "activity"
     palette = {a: activity_color(a) for a in points["activity"].unique()} if colour == "activity" else None
+    if colour == "flag":
+        palette = {"flagged": "#d62728", "not flagged": "#c7c7c7"}
     fig = px.scatter(
-        points, x="x", y="y", color=colour, symbol=symbol, hover_data=["window", "dataset", "activity"],
+        points, x="x", y="y", color=colour, symbol=symbol, custom_data=["window"],
+        hover_data={"window": True, "dataset": True, "activity": True, "flag": True, "review status": True, "x": False, "y": False},
         color_discrete_map=palette, title=title,
     )
     fig.update_traces(marker={"size": 7, "line": {"width": 0.5, "color": "#333"}})
-    fig.update_layout(height=560, xaxis_title="", yaxis_title="")
-    st.plotly_chart(fig, key="embedding_scatter")
+    fig.update_layout(height=560, xaxis_title="", yaxis_title="", dragmode="lasso")
+    st.caption("Drag to lasso points (box select in the chart's toolbar); double-click to clear.")
+    event = st.plotly_chart(fig, key="embedding_scatter", on_select="rerun", selection_mode=("points", "box", "lasso"))
+    chosen = selected_windows(event)
+    if chosen:
+        set_selection(chosen, "the embeddings map")
+    selected, origin = selection()
+    if selected:
+        selection_panel(store, points, selected)
+
+
+def selection_panel(store: Store, points: pd.DataFrame, selected: list[int]) -> None:
+    """What the selection holds, one window of it in the viewer, and the way to the review queue."""
+    mine = points[points["window"].isin(selected)]
+    counts = ", ".join(f"{n} {a}" for a, n in mine["activity"].value_counts().items())
+    st.markdown(f"**{len(selected)} windows selected** ({counts})")
+    open_review, clear, _ = st.columns([1, 1, 2])
+    if open_review.button("Review the selection", key="map_to_review", icon=":material/rate_review:"):
+        st.session_state["review_show"] = "Selected on the map"
+        st.switch_page("../pages/review.py")
+    if clear.button("Clear the selection", key="map_clear", icon=":material/deselect:"):
+        clear_selection()
+        st.rerun()
+    window_id = st.selectbox("Open a window", selected, key="map_window",
+                             format_func=lambda w: f"window #{w} · " + " · ".join(
+                                 str(v) for v in points.loc[points["window"] == w, ["dataset", "activity", "flag"]].iloc[0]))
+    window = data_store.get_window(store, int(window_id))
+    plot, text = st.columns([3, 2])
+    plot.plotly_chart(imu_figure(window.signals, window.rate_hz, height=360,
+                                 title=f"Window #{window.id} · {window.label or UNLABELED} · {window.dataset} subject {window.subject}"),
+                      key="map_window_plot")
+    collection = _map_collection(store)
+    if collection:
+        current = cached.current_texts(str(store.path), collection, cached.marks())
+        row = current[current["window_id"] == int(window_id)]
+        text.markdown(f"**Interpretation** ({collection})")
+        text.container(border=True, height=320).markdown(
+            escape(row["text"].iloc[0]).replace("\n", "  \n") if not row.empty else "*no interpretation in this collection*")
 
 
 KL_REPRESENTATIONS = {RAW: "raw", FEATURES: "features", TEXT: "text"}
@@ -172,19 +252,39 @@ def start_kl(store: Store, a: str, b: str, repr_name: str, collection: str | Non
     return start_job(store, "quality-kl", params, work)
 
 
+def kl_heatmap_frame(stored: pd.DataFrame) -> pd.DataFrame:
+    """Newest relative KL per (dataset pair, representation, variant) x activity, plus an ``average`` column."""
+    newest = stored.sort_values("run_id").groupby(["dataset_a", "dataset_b", "repr", "collection", "variant", "label"],
+                                                  dropna=False).tail(1)
+    source = newest["repr"] + newest["collection"].map(lambda c: f" ({c})" if isinstance(c, str) else "")
+    variant = newest["variant"].map(lambda v: "" if v == "current" else " · before re-generation")
+    rows = newest.assign(row=newest["dataset_a"] + " vs " + newest["dataset_b"] + " · " + source + variant)
+    table = rows.pivot_table(index="row", columns="label", values="relative_kl", aggfunc="last")
+    return table.assign(average=table.mean(axis=1)).sort_index()
+
+
 def kl_tables(store: Store) -> None:
-    """The stored relative-KL tables, newest run first, one table per run and variant."""
+    """The stored relative KL as a heatmap (dataset pair x representation by activity) beside the paper's Table 1."""
     stored = quality_store.kl_results(store)
     if stored.empty:
         return
-    for (run_id, variant), table in list(stored.groupby(["run_id", "variant"], sort=False))[:5]:
-        first = table.iloc[0]
-        source = f"{first['repr']} ({first['collection']})" if pd.notna(first["collection"]) else first["repr"]
-        title = (f"Run {run_id}: {first['dataset_a']} vs {first['dataset_b']} · {source} · {first['estimator']} · "
-                 f"{variant} · average {table['relative_kl'].mean():.4g}")
-        with st.expander(title, expanded=run_id == stored["run_id"].max()):
-            columns = ["label", "same_kl", "different_kl", "relative_kl", "n_a", "n_b"]
-            st.dataframe(table[columns], hide_index=True)
+    table = kl_heatmap_frame(stored)
+    heat, paper = st.columns([3, 1])
+    fig = px.imshow(table, text_auto=".3f", color_continuous_scale="Viridis_r", aspect="auto",
+                    labels={"x": "activity", "y": "", "color": "relative KL"})
+    fig.update_layout(height=140 + 40 * len(table), margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      title="Relative KL (lower: the two datasets agree more on the activity)")
+    heat.plotly_chart(fig, key="kl_heatmap")
+    paper.markdown("**Paper, Table 1**")
+    paper.caption("UCI vs MotionSense, average of walk, sit, upstairs, downstairs")
+    paper.dataframe(PAPER_TABLE_1, hide_index=True)
+    with st.expander("Stored runs, one table each"):
+        for (run_id, variant), part in list(stored.groupby(["run_id", "variant"], sort=False))[:5]:
+            first = part.iloc[0]
+            source = f"{first['repr']} ({first['collection']})" if pd.notna(first["collection"]) else first["repr"]
+            st.markdown(f"Run {run_id}: {first['dataset_a']} vs {first['dataset_b']} · {source} · {first['estimator']} · "
+                        f"{variant} · average {part['relative_kl'].mean():.4g}")
+            st.dataframe(part[["label", "same_kl", "different_kl", "relative_kl", "n_a", "n_b"]], hide_index=True)
 
 
 def _shared_labels(store: Store, a: str, b: str) -> list[str]:

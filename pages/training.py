@@ -1,22 +1,25 @@
 """Training: start stage 1 (text encoder) and stage 2 (sensor encoder) runs, follow them, compare them.
 
 Training takes minutes to hours on a CPU, so a run goes to a background thread as a
-tracked job: the page polls its job row, a cancel stops it at the next checkpoint (the run
-is then ``interrupted`` and can be resumed), and every run, whoever started it (this app or
-``lanhar train``), is listed with its per-epoch metrics from the store.
+tracked job: the page polls its job row, a cancel is acknowledged at once and stops the run
+within one step (the run is then ``interrupted`` and can be resumed with the configuration
+it was started with, not today's settings), and every run, whoever started it (this app or
+``lanhar train``), is listed with its per-epoch metrics from the store; two runs can be
+compared epoch by epoch and setting by setting.
 """
 
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from app.components.context import get_settings, get_store
 from app.components.errors import user_errors
 from app.components.jobs import show_job, start_job
+from app.components.plots import epoch_figure, epoch_table
 from lanhar_core.config import with_overrides
 from lanhar_core.jobs import Progress
+from lanhar_core.models.loading import resume_settings
 from lanhar_core.models.train_sensor import train_sensor_encoder
 from lanhar_core.models.train_text import train_text_encoder
 from storage import interpretations as interp_store
@@ -88,8 +91,9 @@ def stage_2_work(collection: str, sources: list[str], targets: list[str], text_e
 
 
 def resume_work(record: run_store.RunRecord) -> tuple:
-    """Background work that resumes an interrupted run with the data selection it recorded."""
-    store, settings = get_store(), get_settings()
+    """Background work that resumes an interrupted run with the configuration and data selection it recorded."""
+    store = get_store()
+    settings = resume_settings(store, get_settings(), record.id)
     selection = record.data_selection
 
     def work(progress: Progress) -> None:
@@ -101,7 +105,8 @@ def resume_work(record: run_store.RunRecord) -> tuple:
                 progress=progress, resume_run_id=record.id, target_datasets=selection.get("targets", []),
             )
 
-    return work, {"resume_run_id": record.id}
+    epochs = settings.sensor_encoder.epochs if record.kind == "sensor" else settings.text_encoder.epochs
+    return work, {"resume_run_id": record.id, "epochs": epochs}
 
 
 def active_jobs(store: Store) -> None:
@@ -129,7 +134,8 @@ def runs_table(store: Store) -> list[run_store.RunRecord]:
             for r in records
         ]
     )
-    st.dataframe(table, hide_index=True)
+    wide = st.column_config.TextColumn(width="large")
+    st.dataframe(table, hide_index=True, column_config={"error": wide, "sources": wide, "collection": wide})
     return records
 
 
@@ -137,29 +143,64 @@ def _numbers(summary: dict) -> dict[str, float]:
     return {k: v for k, v in summary.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
+def _label(record: run_store.RunRecord) -> str:
+    return f"run {record.id} · {record.kind} · {record.status} · {record.epochs_done} epochs"
+
+
 def run_details(store: Store, records: list[run_store.RunRecord]) -> None:
-    """Per-epoch losses and validation metrics of one run, its artifacts, and resume for interrupted runs."""
-    record = st.selectbox("Run details", records, format_func=lambda r: f"run {r.id} · {r.kind} · {r.status}")
+    """Per-epoch losses, scores and counts of one run on their own axes, its artifacts, and resume for interrupted runs."""
+    record = st.selectbox("Run details", records, format_func=_label, key="train_details")
     epochs = run_store.epoch_records(store, record.id)
     if epochs:
-        rows = [{"epoch": e.epoch, "metric": f"loss: {k}", "value": v} for e in epochs for k, v in e.losses.items()]
-        rows += [
-            {"epoch": e.epoch, "metric": k, "value": v}
-            for e in epochs for k, v in e.val_metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-        ]
-        fig = px.line(pd.DataFrame(rows), x="epoch", y="value", color="metric", markers=True)
-        fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10})
-        st.plotly_chart(fig, key="run_epochs")
+        st.plotly_chart(epoch_figure(epoch_table(epochs)), key="run_epochs")
     else:
         st.caption("No epoch recorded yet.")
     artifacts = run_store.artifacts(store, record.id)
     if artifacts:
-        st.dataframe(pd.DataFrame({"artifact": list(artifacts), "path": [str(p) for p in artifacts.values()]}), hide_index=True)
-    if record.status == "interrupted" and st.button(f"Resume run {record.id}", key="train_resume"):
-        with user_errors("The run could not be resumed"):
-            work, params = resume_work(record)
-            start_job(store, JOB_KINDS[record.kind], params, work)
-            st.rerun()
+        st.dataframe(pd.DataFrame({"artifact": list(artifacts), "path": [str(p) for p in artifacts.values()]}), hide_index=True,
+                     column_config={"path": st.column_config.TextColumn(width="large")})
+    if record.status == "interrupted":
+        resumed = resume_settings(store, get_settings(), record.id)
+        total = resumed.sensor_encoder.epochs if record.kind == "sensor" else resumed.text_encoder.epochs
+        if st.button(f"Resume run {record.id} (epoch {record.epochs_done + 1} of its {total})", key="train_resume"):
+            with user_errors("The run could not be resumed"):
+                work, params = resume_work(record)
+                start_job(store, JOB_KINDS[record.kind], params, work)
+                st.rerun()
+
+
+def _flat(config: dict, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{name}."))
+        else:
+            out[name] = str(value)
+    return out
+
+
+def compare_runs(store: Store, records: list[run_store.RunRecord]) -> None:
+    """Two runs side by side: their epoch curves on shared axes and the settings in which they differ."""
+    with st.expander("Compare two runs"):
+        if len(records) < 2:
+            st.caption("Compare needs two runs.")
+            return
+        c1, c2 = st.columns(2)
+        first = c1.selectbox("Run A", records, format_func=_label, key="train_compare_a")
+        second = c2.selectbox("Run B", records, index=1, format_func=_label, key="train_compare_b")
+        tables = [epoch_table(run_store.epoch_records(store, r.id)).assign(run=f"run {r.id}") for r in (first, second)]
+        table = pd.concat(tables, ignore_index=True)
+        if table.empty:
+            st.caption("Neither run has recorded an epoch.")
+        else:
+            st.plotly_chart(epoch_figure(table, color="run"), key="train_compare_chart")
+        a, b = _flat(first.config), _flat(second.config)
+        keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        diff = pd.DataFrame({"setting": keys, f"run {first.id}": [a.get(k, "") for k in keys],
+                             f"run {second.id}": [b.get(k, "") for k in keys]})
+        st.markdown(f"**Settings that differ** ({len(keys)})")
+        st.dataframe(diff, hide_index=True)
 
 
 def main() -> None:
@@ -174,6 +215,7 @@ def main() -> None:
     records = runs_table(store)
     if records:
         run_details(store, records)
+        compare_runs(store, records)
 
 
 main()

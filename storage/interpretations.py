@@ -421,34 +421,41 @@ def edit_interpretation(
     It keeps the prompt of the version it corrects (the question did not change) and
     records the reviewer as its author, so its provenance is never confused with a model's.
     """
+    with store.transaction() as conn:
+        return _edit(conn, interpretation_id, text, reviewer, note, fields)
+
+
+def _edit(
+    conn: duckdb.DuckDBPyConnection, interpretation_id: int, text: str, reviewer: str, note: str | None,
+    fields: dict[str, Any] | None,
+) -> int:
     if not text.strip():
         raise InvalidValueError("an edited interpretation cannot be empty; type the corrected text, or reject the version instead")
-    with store.transaction() as conn:
-        collection, kind, window_id, label, desc_index, prompt_id = _require(conn, interpretation_id)
-        [new_id] = _insert(
-            conn,
-            [
-                InterpretationIn(
-                    collection=collection,
-                    target_kind=kind,
-                    text=text,
-                    backend="reviewer",
-                    model=reviewer,
-                    valid=True,
-                    window_id=window_id,
-                    label=label,
-                    desc_index=desc_index,
-                    params={"edited_from": int(interpretation_id)},
-                    fields=fields or {},
-                    origin="edited",
-                    prompt_id=prompt_id,
-                )
-            ],
-        )
-        conn.execute(
-            "INSERT INTO interpretation_reviews (interpretation_id, status, reviewer, note) VALUES (?, 'accepted', ?, ?)",
-            [new_id, reviewer, note],
-        )
+    collection, kind, window_id, label, desc_index, prompt_id = _require(conn, interpretation_id)
+    [new_id] = _insert(
+        conn,
+        [
+            InterpretationIn(
+                collection=collection,
+                target_kind=kind,
+                text=text,
+                backend="reviewer",
+                model=reviewer,
+                valid=True,
+                window_id=window_id,
+                label=label,
+                desc_index=desc_index,
+                params={"edited_from": int(interpretation_id)},
+                fields=fields or {},
+                origin="edited",
+                prompt_id=prompt_id,
+            )
+        ],
+    )
+    conn.execute(
+        "INSERT INTO interpretation_reviews (interpretation_id, status, reviewer, note) VALUES (?, 'accepted', ?, ?)",
+        [new_id, reviewer, note],
+    )
     return new_id
 
 
@@ -560,3 +567,227 @@ def export_rows(store: Store, collection: str, datasets: Sequence[str] | None = 
         cursor = conn.execute(sql, args)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+# ---------------------------------------------------------------- the review decision log
+
+DECISION_STATES = ("done", "undone", "dropped")
+CANDIDATE_NOTE = "candidate: awaiting the reviewer's choice"
+KEEP_ACTIONS = ("keep-candidate", "keep-current")  # undoing one puts the candidate back to waiting
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One interpretation's status after the decision (``redo_status``) and before it (``undo_status``)."""
+
+    interpretation_id: int
+    undo_status: str
+    redo_status: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One reviewer decision (a bulk action is one) with the status changes that make and unmake it."""
+
+    id: int
+    reviewer: str
+    collection: str
+    action: str
+    description: str
+    state: str
+    created_at: datetime
+    changes: tuple[StatusChange, ...]
+
+
+def _write_statuses(conn: duckdb.DuckDBPyConnection, pairs: Sequence[tuple[int, str]], reviewer: str, note: str) -> None:
+    for _, status in pairs:
+        if status not in REVIEW_STATUSES:
+            raise ValueError(f"review status must be one of {REVIEW_STATUSES}, got {status!r}")
+    if not pairs:
+        return
+    frame = pd.DataFrame({"interpretation_id": [int(i) for i, _ in pairs], "status": [s for _, s in pairs]})
+    conn.register("new_statuses", frame)
+    try:
+        conn.execute(
+            "INSERT INTO interpretation_reviews (interpretation_id, status, reviewer, note) "
+            "SELECT interpretation_id, status, ?, ? FROM new_statuses",
+            [reviewer, note],
+        )
+    finally:
+        conn.unregister("new_statuses")
+
+
+def _log_decision(
+    conn: duckdb.DuckDBPyConnection, reviewer: str, collection: str, action: str, description: str,
+    changes: Sequence[StatusChange],
+) -> int:
+    """Append a decision and its changes; the reviewer's undone decisions can no longer be redone."""
+    conn.execute("UPDATE review_decisions SET state = 'dropped', undo_seq = NULL WHERE reviewer = ? AND state = 'undone'", [reviewer])
+    [(decision_id,)] = conn.execute(
+        "INSERT INTO review_decisions (reviewer, collection, action, description) VALUES (?, ?, ?, ?) RETURNING id",
+        [reviewer, collection, action, description],
+    ).fetchall()
+    if changes:
+        frame = pd.DataFrame(
+            {
+                "interpretation_id": [int(c.interpretation_id) for c in changes],
+                "undo_status": [c.undo_status for c in changes],
+                "redo_status": [c.redo_status for c in changes],
+            }
+        )
+        conn.register("new_changes", frame)
+        try:
+            conn.execute(
+                "INSERT INTO review_decision_changes SELECT ?, interpretation_id, undo_status, redo_status FROM new_changes",
+                [int(decision_id)],
+            )
+        finally:
+            conn.unregister("new_changes")
+    return int(decision_id)
+
+
+def statuses(store: Store, interpretation_ids: Sequence[int]) -> dict[int, str]:
+    """The review status of each interpretation (``unreviewed`` when it never had a decision)."""
+    ids = [int(i) for i in interpretation_ids]
+    if not ids:
+        return {}
+    with store.connect(read_only=False) as conn:
+        rows = conn.execute(
+            "SELECT id, review_status FROM interpretation_status WHERE list_contains(?, id)", [ids]
+        ).fetchall()
+    return {int(i): str(s) for i, s in rows}
+
+
+def decide(
+    store: Store, reviewer: str, collection: str, action: str, description: str, changes: Sequence[StatusChange]
+) -> int:
+    """Apply status changes (their ``redo_status``) and log them as one undoable decision; returns its id.
+
+    One transaction: either every interpretation of a bulk action changes and the decision
+    is logged, or nothing happens.
+    """
+    ids = sorted({int(c.interpretation_id) for c in changes})
+    with store.transaction() as conn:
+        known = {int(r[0]) for r in conn.execute("SELECT id FROM interpretations WHERE list_contains(?, id)", [ids]).fetchall()}
+        missing = [i for i in ids if i not in known]
+        if missing:
+            raise NotFoundError(f"no interpretation with id {missing[0]}; nothing of the {action} was applied")
+        _write_statuses(conn, [(c.interpretation_id, c.redo_status) for c in changes], reviewer, f"{action}: {description}")
+        return _log_decision(conn, reviewer, collection, action, description, changes)
+
+
+def decide_edit(store: Store, reviewer: str, interpretation_id: int, text: str) -> tuple[int, int]:
+    """A reviewer's edit (new accepted version, see ``edit_interpretation``) logged as a decision; (new id, decision id).
+
+    Undo rejects the edited version, which hands "current" back to the version it corrected.
+    """
+    with store.transaction() as conn:
+        new_id = _edit(conn, interpretation_id, text, reviewer, None, None)
+        collection, _, window_id, *_ = _require(conn, new_id)
+        decision = _log_decision(conn, reviewer, collection, "edit", f"edited #{interpretation_id} into #{new_id} (window #{window_id})",
+                                 [StatusChange(new_id, "rejected", "accepted")])
+    return new_id, decision
+
+
+def mark_candidate(store: Store, interpretation_id: int, reviewer: str) -> None:
+    """Keep a reviewer-requested regeneration out of "current" until the reviewer keeps it (a rejected review row with ``CANDIDATE_NOTE``)."""
+    set_review(store, interpretation_id, "rejected", reviewer, note=CANDIDATE_NOTE)
+
+
+def pending_candidate(store: Store, collection: str, window_id: int) -> int | None:
+    """The newest version of a window if it is a candidate still waiting for the reviewer's choice."""
+    with store.connect(read_only=False) as conn:
+        row = conn.execute(
+            "SELECT id, review_note FROM interpretation_status WHERE collection = ? AND target_key = ? "
+            "ORDER BY version DESC LIMIT 1",
+            [collection, window_target(window_id)],
+        ).fetchall()
+    return int(row[0][0]) if row and row[0][1] == CANDIDATE_NOTE else None
+
+
+def _decision(conn: duckdb.DuckDBPyConnection, row: tuple) -> Decision:
+    changes = conn.execute(
+        "SELECT interpretation_id, undo_status, redo_status FROM review_decision_changes WHERE decision_id = ?", [row[0]]
+    ).fetchall()
+    return Decision(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6],
+                    tuple(StatusChange(int(i), u, r) for i, u, r in changes))
+
+
+_DECISION_COLUMNS = "id, reviewer, collection, action, description, state, created_at"
+
+
+def _next(conn: duckdb.DuckDBPyConnection, reviewer: str, state: str) -> tuple | None:
+    order = "id DESC" if state == "done" else "undo_seq DESC"
+    rows = conn.execute(
+        f"SELECT {_DECISION_COLUMNS} FROM review_decisions WHERE reviewer = ? AND state = ? ORDER BY {order} LIMIT 1",
+        [reviewer, state],
+    ).fetchall()
+    return rows[0] if rows else None
+
+
+def undoable(store: Store, reviewer: str) -> Decision | None:
+    """The reviewer's newest decision still in force (what undo would unmake)."""
+    with store.connect(read_only=False) as conn:
+        row = _next(conn, reviewer, "done")
+        return _decision(conn, row) if row else None
+
+
+def redoable(store: Store, reviewer: str) -> Decision | None:
+    """The reviewer's most recently undone decision (what redo would make again), unless a new decision came since."""
+    with store.connect(read_only=False) as conn:
+        row = _next(conn, reviewer, "undone")
+        return _decision(conn, row) if row else None
+
+
+def undo_decision(store: Store, reviewer: str) -> Decision:
+    """Unmake the reviewer's newest decision: each interpretation gets its status from before it (a new review row)."""
+    with store.transaction() as conn:
+        row = _next(conn, reviewer, "done")
+        if row is None:
+            raise NotFoundError(f"reviewer {reviewer!r} has no decision to undo")
+        decision = _decision(conn, row)
+        note = CANDIDATE_NOTE if decision.action in KEEP_ACTIONS else f"undo: {decision.description}"
+        _write_statuses(conn, [(c.interpretation_id, c.undo_status) for c in decision.changes], reviewer, note)
+        conn.execute(
+            "UPDATE review_decisions SET state = 'undone', undo_seq = nextval('review_undo_seq') WHERE id = ?", [decision.id]
+        )
+    return decision
+
+
+def redo_decision(store: Store, reviewer: str) -> Decision:
+    """Make the reviewer's most recently undone decision again."""
+    with store.transaction() as conn:
+        row = _next(conn, reviewer, "undone")
+        if row is None:
+            raise NotFoundError(f"reviewer {reviewer!r} has nothing to redo (a new decision clears the redo list)")
+        decision = _decision(conn, row)
+        _write_statuses(conn, [(c.interpretation_id, c.redo_status) for c in decision.changes], reviewer,
+                        f"redo: {decision.description}")
+        conn.execute("UPDATE review_decisions SET state = 'done', undo_seq = NULL WHERE id = ?", [decision.id])
+    return decision
+
+
+def decision_log(store: Store, reviewer: str, limit: int = 20) -> pd.DataFrame:
+    """The reviewer's newest decisions: id, action, description, state, changes (count), created_at."""
+    with store.connect(read_only=False) as conn:
+        return conn.execute(
+            "SELECT d.id, d.action, d.description, d.state, count(c.interpretation_id) AS changes, d.created_at "
+            "FROM review_decisions d LEFT JOIN review_decision_changes c ON c.decision_id = d.id "
+            "WHERE d.reviewer = ? GROUP BY ALL ORDER BY d.id DESC LIMIT ?",
+            [reviewer, int(limit)],
+        ).df()
+
+
+def change_marks(store: Store) -> tuple[int, int, int]:
+    """(newest interpretation id, newest review row id, newest quality run id + finished runs): changes when any of them does.
+
+    Pages key their caches by it, so a heavy read (a collection's current texts, its flags)
+    reruns only when the store changed, whichever session or process changed it.
+    """
+    with store.connect(read_only=False) as conn:
+        [(interpretation, review, quality)] = conn.execute(
+            "SELECT (SELECT coalesce(max(id), 0) FROM interpretations), "
+            "(SELECT coalesce(max(id), 0) FROM interpretation_reviews), "
+            "(SELECT coalesce(max(id), 0) * 100000 + count(finished_at) FROM quality_runs)"
+        ).fetchall()
+    return int(interpretation), int(review), int(quality)

@@ -8,6 +8,7 @@ and an untrained recognizer registered as a finished stage-2 run.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
@@ -20,6 +21,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Selectbox
 
+from app.components.markup import escape
 from lanhar_core.config import load_settings
 from lanhar_core.interpret import interpret_windows
 from lanhar_core.llm.rules_backend import RulesBackend
@@ -27,14 +29,16 @@ from lanhar_core.models.recognizer import Preprocessing, Recognizer
 from lanhar_core.models.sensor_encoder import create_sensor_encoder
 from lanhar_core.models.train_sensor import KIND as SENSOR_KIND
 from lanhar_core.models.train_sensor import RECOGNIZER_ARTIFACT
+from lanhar_core.sample_interpretations import SAMPLE_FLAG_JOB
 from storage import datasets as data_store
 from storage import interpretations as interp_store
+from storage import jobs as job_store
 from storage import quality as quality_store
 from storage import runs as run_store
 from storage.db import Store
 
 MAIN = Path(__file__).resolve().parents[1] / "app" / "main.py"
-PAGES = ("datasets", "review", "embeddings", "training", "recognize", "benchmarks")
+PAGES = ("home", "datasets", "review", "embeddings", "training", "recognize", "benchmarks")
 TIMEOUT_S = 120
 FIRST_RUN_TIMEOUT_S = 900
 DATASET = "sample_hapt"
@@ -83,6 +87,17 @@ def _add_review_data(store: Store, home: Path) -> None:
     quality_store.finish_run(store, run_id, "finished")
 
 
+def _wait_for_sample_flags(store: Store) -> None:
+    """The first run flags the sample in a background job; the review tests start once it has ended."""
+    deadline = time.monotonic() + FIRST_RUN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        jobs = job_store.list_jobs(store, SAMPLE_FLAG_JOB, limit=1)
+        if jobs and jobs[0].status in job_store.TERMINAL:
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"the {SAMPLE_FLAG_JOB} job did not end within {FIRST_RUN_TIMEOUT_S} s")
+
+
 @pytest.fixture(scope="module")
 def app_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, AppTest]]:
     """A data directory filled by the app's first run (the sample) plus review and recognition data."""
@@ -92,6 +107,7 @@ def app_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, A
     try:
         first = AppTest.from_file(str(MAIN), default_timeout=FIRST_RUN_TIMEOUT_S).run()
         store = Store(load_settings(home).db_path)
+        _wait_for_sample_flags(store)
         _add_review_data(store, home)
         _register_recognizer(store, home)
         yield home, first
@@ -110,7 +126,8 @@ def store(app_home: tuple[Path, AppTest]) -> Store:
 def test_first_run_ingests_the_sample(app_home: tuple[Path, AppTest], store: Store) -> None:
     _, first = app_home
     _no_exception(first)
-    assert first.title[0].value == "Datasets"
+    assert first.title[0].value == "LanHAR Studio"
+    assert any("three" not in m.value and "Recognise human activities" in m.value for m in first.markdown)
     assert {"sample_hapt", "sample_motionsense"} <= set(data_store.list_datasets(store)["name"])
     collections = interp_store.list_collections(store).set_index("collection")
     assert collections.loc["rules:rules-v3", "windows"] == data_store.window_counts(store)["n"].sum()
@@ -143,7 +160,7 @@ def test_activity_filter_changes_windows_and_plot(app_home: tuple[Path, AppTest]
 
 
 def _picker(at: AppTest) -> Selectbox:
-    return next(s for s in at.selectbox if s.label.startswith("Interpretation ("))
+    return next(s for s in at.selectbox if s.label.startswith("Text "))
 
 
 def _review_all(at: AppTest) -> AppTest:
@@ -158,31 +175,71 @@ def _shown_interpretation(at: AppTest, store: Store) -> interp_store.Interpretat
     return interp_store.get_interpretation(store, int(row["interpretation_id"]))
 
 
+def _review(reviewer: str) -> AppTest:
+    at = _page("review")
+    at.text_input(key="reviewer_name").set_value(reviewer).run()
+    return at
+
+
+def test_sample_is_flagged_on_first_run_and_review_opens_on_the_flags(app_home: tuple[Path, AppTest], store: Store) -> None:
+    [job] = job_store.list_jobs(store, SAMPLE_FLAG_JOB, limit=1)
+    assert job.status == "finished", job.error
+    flagged_runs = {(r.collection, r.dataset) for r in quality_store.list_runs(store, kind="flag") if r.status == "finished"}
+    assert {("rules:rules-v2", "sample_hapt"), ("rules:rules-v2", "sample_motionsense"),
+            ("local:smollm2-135m-instruct", "sample_hapt")} <= flagged_runs
+    at = _page("review")
+    _no_exception(at)
+    assert at.radio(key="review_show").value == "Flagged"
+    options = _picker(at).options
+    assert options and all("flagged" in o for o in options)
+    collection = at.selectbox(key="review_collection").value
+    counts = quality_store.flags(store).groupby("collection")["window_id"].nunique()
+    assert counts[collection] == counts.max() and _picker(at).label == f"Text 1 of {counts[collection]}"
+
+
 def test_flagged_filter_lists_only_flagged_windows(app_home: tuple[Path, AppTest], store: Store) -> None:
     at = _page("review")
-    flagged = set(quality_store.flags(store)["window_id"].astype(int))
-    assert set(_picker(at).options) and all("flagged" in o for o in _picker(at).options)
-    assert len(_picker(at).options) == len(flagged)
+    collection = at.selectbox(key="review_collection").value
+    flags = quality_store.flags(store)
+    flagged = set(flags.loc[flags["collection"] == collection, "window_id"].astype(int))
+    shown = {int(o.split(" ")[1][1:]) for o in _picker(at).options}
+    assert shown == flagged and _picker(at).value in flagged
     _review_all(at)
     assert len(_picker(at).options) > len(flagged)
 
 
-def test_accept_then_undo_restores_review_status(app_home: tuple[Path, AppTest], store: Store) -> None:
-    at = _review_all(_page("review"))
+def test_next_and_previous_walk_the_queue(app_home: tuple[Path, AppTest]) -> None:
+    at = _page("review")
+    options = [int(o.split(" ")[1][1:]) for o in _picker(at).options]
+    at.button(key="review_next").click().run()
+    assert _picker(at).value == options[1] and _picker(at).label.startswith("Text 2 of ")
+    at.button(key="review_prev").click().run()
+    assert _picker(at).value == options[0]
+    assert at.button(key="review_prev").disabled
+
+
+def test_accept_moves_on_and_undo_works_after_a_reload(app_home: tuple[Path, AppTest], store: Store) -> None:
+    at = _review_all(_review("ana"))
     before = _shown_interpretation(at, store)
     assert before.review_status == "unreviewed"
     at.button(key="review_accept").click().run()
     _no_exception(at)
     assert interp_store.get_interpretation(store, before.id).review_status == "accepted"
-    assert any(o.startswith(f"window #{before.window_id} · ") and "· accepted ·" in o for o in _picker(at).options)
-    at.button(key="review_undo").click().run()
-    _no_exception(at)
+    assert _picker(at).value != before.window_id  # on to the next text
+    reloaded = _review("ana")  # a new browser session: the decision log is in the store
+    assert not reloaded.button(key="review_undo").disabled
+    reloaded.button(key="review_undo").click().run()
+    _no_exception(reloaded)
     assert interp_store.get_interpretation(store, before.id).review_status == "unreviewed"
+    reloaded.button(key="review_redo").click().run()
+    assert interp_store.get_interpretation(store, before.id).review_status == "accepted"
+    other = _review("ben")
+    assert other.button(key="review_undo").disabled  # ben has no decision of his own
 
 
 def test_edit_then_undo_gives_current_back(app_home: tuple[Path, AppTest], store: Store) -> None:
-    at = _review_all(_page("review"))
-    _picker(at).select_index(1).run()
+    at = _review_all(_review("carla"))
+    _picker(at).select_index(5).run()
     original = _shown_interpretation(at, store)
     at.text_area(key=f"review_edit_{original.id}").set_value("1. Strength: corrected by a reviewer.")
     at.button(key="FormSubmitter:review_edit_form-Save edit (accepted as a new version)").click().run()
@@ -195,18 +252,47 @@ def test_edit_then_undo_gives_current_back(app_home: tuple[Path, AppTest], store
     assert interp_store.get_interpretation(store, edited.id).review_status == "rejected"
 
 
-def test_regenerate_then_undo_gives_current_back(app_home: tuple[Path, AppTest], store: Store) -> None:
-    at = _review_all(_page("review"))
-    _picker(at).select_index(2).run()
+def test_regenerate_an_accepted_text_shows_the_candidate_and_keeping_it_shows_it(
+    app_home: tuple[Path, AppTest], store: Store
+) -> None:
+    at = _review_all(_review("dan"))
+    _picker(at).select_index(8).run()
     original = _shown_interpretation(at, store)
+    at.button(key="review_accept").click().run()
+    _picker(at).select_index(8).run()
+    assert _shown_interpretation(at, store).review_status == "accepted"
     at.button(key="review_regenerate").click().run()
     _no_exception(at)
-    revised = _shown_interpretation(at, store)
-    assert revised.id != original.id and revised.origin == "regenerated" and revised.parent_id == original.id
+    candidate_id = interp_store.pending_candidate(store, at.selectbox(key="review_collection").value, original.window_id)
+    assert candidate_id is not None and _shown_interpretation(at, store).id == original.id  # nothing replaced yet
+    assert any(m.value.startswith("**Candidate**") for m in at.markdown)
+    at.button(key="review_keep_candidate").click().run()
+    _no_exception(at)
+    shown = _shown_interpretation(at, store)
+    assert shown.id == candidate_id and shown.origin == "regenerated" and shown.parent_id == original.id
+    assert any(escape(shown.text.split(" ")[2]) in m.value for m in at.markdown)  # the new text is on screen
     at.button(key="review_undo").click().run()
     _no_exception(at)
-    assert _shown_interpretation(at, store).id == original.id
-    assert interp_store.get_interpretation(store, revised.id).review_status == "rejected"
+    assert _shown_interpretation(at, store).id == original.id  # and the candidate waits again
+    at.button(key="review_keep_current").click().run()
+    assert interp_store.get_interpretation(store, candidate_id).review_status == "rejected"
+    assert interp_store.pending_candidate(store, shown.collection, original.window_id) is None
+
+
+def test_bulk_reject_of_a_queue_is_one_undo(app_home: tuple[Path, AppTest], store: Store) -> None:
+    at = _review("erin")
+    at.selectbox(key="review_dataset").select("sample_motionsense").run()
+    windows = [int(o.split(" ")[1][1:]) for o in _picker(at).options]
+    current = interp_store.current_window_interpretations(store, at.selectbox(key="review_collection").value)
+    ids = [int(i) for i in current.loc[current["window_id"].isin(windows), "interpretation_id"]]
+    assert ids and at.checkbox(key="review_bulk_confirm").label == f"Yes, apply to all {len(ids)} texts"
+    before = interp_store.statuses(store, ids)
+    at.checkbox(key="review_bulk_confirm").check().run()
+    at.button(key="review_bulk_reject").click().run()
+    _no_exception(at)
+    assert set(interp_store.statuses(store, ids).values()) == {"rejected"}
+    at.button(key="review_undo").click().run()
+    assert interp_store.statuses(store, ids) == before
 
 
 def _phone_csv(rate_hz: float = 50.0, seconds: float = 30.0) -> bytes:
@@ -288,3 +374,72 @@ def test_benchmarks_page_shows_stored_tables_and_one_results_details(app_home: t
     assert "kept from epoch 2" in _plot_title(at, "bench_epochs")
     at.selectbox(key="bench_result").select(1).run()
     assert at.warning and "Not run: no run" in at.warning[0].value
+
+
+def test_shipped_embeddings_cover_the_sample_texts(app_home: tuple[Path, AppTest], store: Store) -> None:
+    """If this fails the rules writer changed: rebuild with `bench/build_sample.py --embeddings HOME`."""
+    from lanhar_core.models.text_encoder import text_hash
+    from lanhar_core.sample_interpretations import SAMPLE_EMBEDDINGS
+
+    with np.load(SAMPLE_EMBEDDINGS, allow_pickle=False) as shipped:
+        hashes = {h.decode("ascii") for h in shipped["hashes"]}
+    texts = {t for c in ("rules:rules-v2", "local:smollm2-135m-instruct")
+             for t in interp_store.current_window_interpretations(store, c)["text"]}
+    assert np.mean([text_hash(t) in hashes for t in texts]) > 0.95
+
+
+def test_training_resume_offers_the_runs_own_epochs_and_runs_compare(app_home: tuple[Path, AppTest], store: Store) -> None:
+    import dataclasses
+
+    settings = load_settings(app_home[0])
+    config = {"sensor_encoder": {**dataclasses.asdict(settings.sensor_encoder), "epochs": 300, "lr": 0.0005},
+              "data": dataclasses.asdict(settings.data)}
+    run_id = run_store.create_run(store, SENSOR_KIND, config, 0, {"sources": [DATASET], "collection": "rules:rules-v2"}, "test")
+    for epoch in (1, 2):
+        run_store.record_epoch(store, run_id, epoch, 10 * epoch, {"align": 3.0 / epoch},
+                               {"val_loss": 2.0, "val_zero_shot_accuracy": 0.2 * epoch, "val_n": 120}, 1.0)
+    run_store.finish_run(store, run_id, "interrupted", 2.0, error="cancelled")
+    at = _page("training")
+    _no_exception(at)
+    assert at.button(key="train_resume").label == f"Resume run {run_id} (epoch 3 of its 300)"
+    chart = next(e for e in at.get("plotly_chart") if "run_epochs" in e.proto.id)
+    titles = [a["text"] for a in json.loads(chart.proto.spec)["layout"]["annotations"]]
+    assert titles == ["losses", "scores (0-1)", "counts"]
+    differ = next(d.value for d in at.dataframe if "setting" in d.value.columns)
+    assert {"sensor_encoder.epochs", "sensor_encoder.lr"} <= set(differ["setting"])
+
+
+def test_embeddings_map_defaults_to_the_largest_collection_and_colours_by_flag(app_home: tuple[Path, AppTest]) -> None:
+    at = _page("embeddings")
+    assert at.selectbox(key="map_collection").value == "rules:rules-v2"  # 1.5k texts, not the 21 SmolLM2 ones
+    at.button(key="FormSubmitter:map_form-Compute map").click().run()
+    _no_exception(at)
+    at.radio(key="map_colour").set_value("flag").run()
+    _no_exception(at)
+    chart = next(e for e in at.get("plotly_chart") if "embedding_scatter" in e.proto.id)
+    spec = json.loads(chart.proto.spec)
+    assert {t["legendgroup"].split(",")[0] for t in spec["data"]} <= {"flagged", "not flagged"}
+    assert all(t.get("customdata") for t in spec["data"])  # each point carries its window for the selection
+    assert spec["layout"]["dragmode"] == "lasso"
+
+
+def test_map_selection_reads_the_windows_of_the_selected_points() -> None:
+    from app.components.selection import selected_windows
+
+    event = {"selection": {"points": [{"customdata": [12], "x": 0.1}, {"customdata": [7]}, {"x": 3}], "box": [], "lasso": []}}
+    assert selected_windows(event) == [12, 7] and selected_windows(None) == []
+
+
+def test_kl_heatmap_sits_beside_the_papers_table_1(app_home: tuple[Path, AppTest], store: Store) -> None:
+    run_id = quality_store.create_run(store, "kl", "rules:rules-v2", None, {})
+    rows = [quality_store.KLRow(label, 0.1, 1.0, value, 10, 10) for label, value in (("walk", 0.08), ("sit", 0.2))]
+    quality_store.add_kl(store, run_id, "sample_hapt", "sample_motionsense", "text", "knn", rows, collection="rules:rules-v2")
+    quality_store.finish_run(store, run_id, "finished")
+    at = _page("embeddings")
+    _no_exception(at)
+    heat = next(e for e in at.get("plotly_chart") if "kl_heatmap" in e.proto.id)
+    z = json.loads(heat.proto.spec)["data"][0]["z"]
+    values = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(1, -1)
+    assert values[0].tolist() == pytest.approx([0.2, 0.08, 0.14])  # sit, walk and the average column
+    paper = next(d.value for d in at.dataframe if "relative KL" in d.value.columns)
+    assert paper["relative KL"].tolist() == [0.2708, 0.1926, 0.1147]

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from test_app import _no_exception, _page, _picker, _review_all, _shown_interpretation, app_home, store  # noqa: F401
 from test_importers import _sensor_csv
 
-from app.components.text import inert_markdown
+from app.components.markup import escape, highlight
 from lanhar_core.data.types import GRAVITY
 from storage import interpretations as interp_store
 from storage.db import Store
@@ -31,12 +31,11 @@ def _html(markdown: str) -> str:
     return MarkdownIt("commonmark", {"html": False}).render(markdown)
 
 
-def test_inert_markdown_has_no_live_image_link_or_html() -> None:
+def test_interpretation_markup_has_no_live_image_link_or_html() -> None:
     assert "<img" in _html(HOSTILE) and "href=" in _html(HOSTILE)
-    html = _html(inert_markdown(HOSTILE))
-    assert "<img" not in html and "href=" not in html and "<a" not in html
-    assert "javascript:alert(1)" in html and "![pixel](http://tracker.invalid/p.png)" in html
-    assert "<strong>bold</strong>" in _html(inert_markdown("**bold**"))
+    for html in (_html(escape(HOSTILE)), _html(highlight(HOSTILE, [(3, 40, "major")]))):
+        assert "<img" not in html and "href=" not in html and "<a" not in html
+        assert "javascript:alert(1)" in html
 
 
 def test_review_page_shows_a_hostile_interpretation_as_inert_text(app_home: tuple[Path, AppTest], store: Store) -> None:

@@ -4,6 +4,11 @@ The worker runs a library function inside ``tracked_job``, so its progress, fina
 and error live in the store's ``jobs`` table: the page (or the CLI, or another browser
 tab) only reads that row, and a cancel goes through ``request_cancel`` like the CLI's.
 The worker never touches Streamlit.
+
+A cancel click must never be lost: the button works through a callback (run before the
+page redraws, so the acknowledgement shows at once), it records the request in the job
+row (seen by the worker within one step, also from another process) and, for a job this
+process runs, sets the worker's cancel event directly.
 """
 
 from __future__ import annotations
@@ -24,20 +29,38 @@ Work = Callable[[Progress], Any]
 _START_TIMEOUT_S = 10.0
 
 
+@st.cache_resource(show_spinner=False)
+def _cancel_events() -> dict[int, threading.Event]:
+    """Cancel events of the jobs this process runs, by job id (shared by every session)."""
+    return {}
+
+
+def request_cancel(store: Store, job_id: int) -> None:
+    """Ask a job to stop: in its row (any process) and through its event (a job of this process)."""
+    job_store.request_cancel(store, job_id)
+    event = _cancel_events().get(job_id)
+    if event is not None:
+        event.set()
+
+
 def start_job(store: Store, kind: str, params: dict[str, Any], work: Work) -> int:
     """Run ``work(progress)`` in a daemon thread as a tracked job; returns the job id once recorded."""
     started = threading.Event()
     holder: dict[str, Any] = {}
+    cancel = threading.Event()
+    events = _cancel_events()
 
     def run() -> None:
         try:
-            with tracked_job(store, kind, params) as progress:
+            with tracked_job(store, kind, params, cancel_event=cancel) as progress:
+                events[progress.job_id] = cancel
                 holder["job_id"] = progress.job_id
                 started.set()
                 work(progress)
         except Exception as exc:  # tracked_job has recorded it in the job row
             holder.setdefault("error", exc)
         finally:
+            events.pop(holder.get("job_id", -1), None)
             started.set()
 
     threading.Thread(target=run, name=f"lanhar-{kind}", daemon=True).start()
@@ -69,9 +92,10 @@ def _render_job(store: Store, job: job_store.JobState) -> None:
     if job.status == "running":
         st.progress(job.fraction or 0.0, text=f"{label} ({job.done}/{job.total or '?'})")
         if job.cancel_requested:
-            st.caption("cancel requested; the job stops at its next checkpoint")
-        elif st.button("Cancel", key=f"cancel_job_{job.id}"):
-            job_store.request_cancel(store, job.id)
+            st.warning(f"Cancel requested: {job.kind} #{job.id} stops at its next step", icon=":material/cancel:")
+        else:
+            st.button("Cancel", key=f"cancel_job_{job.id}", icon=":material/cancel:", on_click=request_cancel,
+                      args=(store, job.id))
     elif job.status == "finished":
         st.success(f"{job.kind} #{job.id} finished: {job.message or ''}")
     elif job.status == "interrupted":

@@ -7,8 +7,10 @@ behind the traces; each activity keeps the same colour on every page.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -141,4 +143,59 @@ def segments_figure(segments: Sequence[Band], title: str = "", height: int = 220
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 40},
         legend={"orientation": "h", "yanchor": "top", "y": -0.45, "x": 0, "xanchor": "left"},
     )
+    return fig
+
+
+METRIC_GROUPS = ("losses", "scores (0-1)", "counts", "other")
+
+
+def metric_group(name: str, values: Sequence[float]) -> str:
+    """Which axis a per-epoch metric belongs on: a loss, a 0-1 score, a count, or anything else (temperature)."""
+    lowered = name.lower()
+    if "loss" in lowered:
+        return "losses"
+    if lowered.endswith("_n") or "count" in lowered or lowered.startswith("n_") or "epoch" in lowered or "step" in lowered:
+        return "counts"
+    if re.search(r"acc|recall|f1|precision|share|rate|r@", lowered) and all(0.0 <= v <= 1.0 for v in values):
+        return "scores (0-1)"
+    return "other"
+
+
+def epoch_table(epochs: Sequence[Any]) -> pd.DataFrame:
+    """epoch, metric, value, group rows of training-run epoch records (losses and numeric validation metrics)."""
+    rows = [{"epoch": e.epoch, "metric": f"loss: {k}", "value": float(v)} for e in epochs for k, v in e.losses.items()]
+    rows += [
+        {"epoch": e.epoch, "metric": k, "value": float(v)}
+        for e in epochs for k, v in e.val_metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+    ]
+    frame = pd.DataFrame(rows, columns=["epoch", "metric", "value"])
+    groups = {m: metric_group(m, list(g["value"])) for m, g in frame.groupby("metric")}
+    return frame.assign(group=frame["metric"].map(groups))
+
+
+def epoch_figure(table: pd.DataFrame, color: str = "metric", height_per_panel: int = 190) -> go.Figure:
+    """One panel per metric group, each with its own y axis, on a shared epoch axis (a count never squashes a loss).
+
+    ``color`` is the column that picks the colour: ``metric`` for one run, ``run`` to compare
+    runs (then the metrics of a panel differ by dash).
+    """
+    groups = [g for g in METRIC_GROUPS if (table["group"] == g).any()] or ["losses"]
+    fig = make_subplots(rows=len(groups), cols=1, shared_xaxes=True, vertical_spacing=0.07, subplot_titles=groups)
+    palette = px.colors.qualitative.Plotly
+    dashes = ("solid", "dash", "dot", "dashdot", "longdash")
+    keys = list(dict.fromkeys(table[color])) if color in table else []
+    for row, group in enumerate(groups, start=1):
+        part = table[table["group"] == group]
+        metrics = list(dict.fromkeys(part["metric"]))
+        for (key, metric), line in part.groupby([color, "metric"], sort=False):
+            fig.add_trace(go.Scatter(
+                x=line["epoch"], y=line["value"], mode="lines+markers",
+                name=str(metric) if color == "metric" else f"{key} · {metric}",
+                line={"color": palette[keys.index(key) % len(palette)],
+                      "dash": "solid" if color == "metric" else dashes[metrics.index(metric) % len(dashes)]},
+            ), row=row, col=1)
+        if group == "scores (0-1)":
+            fig.update_yaxes(range=[0, 1.02], row=row, col=1)
+    fig.update_xaxes(title_text="epoch", row=len(groups), col=1)
+    fig.update_layout(height=80 + height_per_panel * len(groups), margin={"l": 10, "r": 10, "t": 30, "b": 10})
     return fig

@@ -1,5 +1,5 @@
-"""Loading saved models: a stage-1 run's text encoder with the store's embedding cache, and
-recognizers with every way a file can be damaged turned into a ``ModelError``.
+"""Loading saved models: a stage-1 run's text encoder with the store's embedding cache, a run's
+own settings for resuming it, and recognizers with every way a file can be damaged turned into a ``ModelError``.
 
 Kept out of ``text_encoder`` so that the encoder itself does not depend on the store
 (the layer rule, ``tests/test_layers.py``). A recognizer directory can be truncated by a
@@ -13,6 +13,7 @@ can run code.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -55,3 +56,30 @@ def open_recognizer(directory: str | Path, device: torch.device | None = None) -
         return Recognizer.load(directory) if device is None else Recognizer.load(directory, device)
     except MODEL_FILE_ERRORS as exc:
         raise damaged_model_error(directory, exc) from exc
+
+
+_RUN_SECTIONS = {"text": ("text_encoder", "data"), "sensor": ("sensor_encoder", "data")}
+
+
+def resume_settings(store: Store, settings: Settings, run_id: int) -> Settings:
+    """``settings`` with the sections a run stored (its epochs, batch size, learning rates, window size...).
+
+    A resumed run must continue the run it was, not one with today's configuration: a run
+    started with 300 epochs and resumed with a default of 90 would otherwise stop early.
+    A stage-1 run stores its ``text_encoder`` section flat, a stage-2 run stores named
+    sections. Fields the run predates keep today's values; fields today's code no longer
+    has are ignored.
+    """
+    record = run_store.get_run(store, run_id)
+    config = record.config
+    for section in _RUN_SECTIONS.get(record.kind, ()):
+        stored = config.get(section)
+        if stored is None and record.kind == "text" and section == "text_encoder":
+            stored = config
+        if not isinstance(stored, dict):
+            continue
+        current = getattr(settings, section)
+        known = {f.name for f in dataclasses.fields(current)}
+        values = {k: v for k, v in stored.items() if k in known}
+        settings = dataclasses.replace(settings, **{section: dataclasses.replace(current, **values)})
+    return settings

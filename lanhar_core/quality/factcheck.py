@@ -28,6 +28,19 @@ with regularity of at least ``RHYTHMIC_REGULARITY`` exists), still/stationary/mo
 phrases ("not periodic", "without a step rhythm") count as the opposite claim for
 rhythm and are skipped for levels. Axis and waveform claims are not checked on
 motionless windows, whose axis shares and shape are noise.
+
+Claims of the seven numbered points (``1. Strength: ...``, the format the prompt asks for):
+small LLMs fill the format without reading it, so three more checks apply inside a point
+(``POINTS`` says what each point is about). Unit nonsense: a number whose unit cannot
+measure what the point is about ("Rhythm: 1.62 m/s^2", "Vertical impact: 3.12 deg"), or a
+unit no feature has at all (m/s, a velocity; rad/s^2); ``major``. Repeated points: a point
+written more than once ("7. Vertical impact" five times, identical or not); ``major`` from
+three times. Numbers with no matching feature: a number with a unit that fits the point
+but that no rule claims (the heading stands in for the missing keywords first, so
+"Strength: 10.1 m/s^2" is read as an intensity) and that no feature of that unit is near.
+A numeric contradiction says when the number is another feature's value (gravity reported
+as strength). Ranges ("1.6 to 2.1 steps per second") hold when a measured value is inside.
+Each finding has the character spans of its claim, so a reviewer sees it highlighted.
 """
 
 from __future__ import annotations
@@ -67,23 +80,33 @@ class Contradiction:
     measured_value: float
     rule: str
     severity: str
+    kind: str = "value"
+    spans: tuple[tuple[int, int], ...] = ()
+
+
+FINDING_KINDS = ("value", "level", "binary", "unit", "repeat", "unmatched")
+REPEAT_FEATURE = "point_repeats_count"
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A claim the checker understood (checked or not contradicted alike); for coverage statistics."""
+    """A claim the checker understood (checked or not contradicted alike); for coverage statistics and highlighting."""
 
     text: str
     rule: str
     kind: str
+    spans: tuple[tuple[int, int], ...] = ()
 
 
 # ---------------------------------------------------------------- numeric claims
 
 _UNITS: tuple[tuple[str, str, float], ...] = (
     ("per_min", r"(?:(?:beats|steps|strides|cycles)\s*)?(?:per|/)\s*min(?:ute)?\b|bpm\b|spm\b", 1.0),
+    ("hz", r"(?:beats|steps|strides|cycles)\s*(?:per|/)\s*s(?:ec(?:ond)?)?\b", 1.0),
     ("mps3", r"m\s*/\s*s\s*(?:\^\s*3|³|3)\b|m\s*s\s*(?:\^\s*-\s*3|⁻³|-3)", 1.0),
     ("mps2", r"m\s*/\s*s\s*(?:\^\s*2|²|2)\b|m\s*s\s*(?:\^\s*-\s*2|⁻²|-2)|m\s*/\s*s\s*/\s*s\b", 1.0),
+    ("mps", r"m\s*/\s*s\b(?!\s*[\^²/])|met(?:er|re)s?\s+per\s+second\b(?!\s+(?:squared|per))", 1.0),
+    ("rad_s2", r"rad(?:ians?)?\s*/\s*s\s*(?:\^\s*2|²|2)\b", 1.0),
     ("rad_s", r"rad(?:ians?)?\s*(?:/\s*s(?:ec(?:ond)?)?\b|per\s+second|s\s*(?:\^\s*-\s*1|⁻¹|-1))", 1.0),
     ("rad_s", r"(?:deg(?:rees?)?|°)\s*(?:/\s*s(?:ec)?\b|per\s+second)", math.pi / 180.0),
     ("hz", r"hz\b|hertz\b", 1.0),
@@ -233,47 +256,233 @@ def _clause_before(text: str, start: int) -> tuple[str, bool]:
     return window[last.end() :], last.group(0) in (".", "\n")
 
 
-def _numeric_claims(text: str) -> list[tuple[NumericRule, str, float, str]]:
-    """(rule, claim snippet, claimed value, context) for every number a rule claims."""
+# ---------------------------------------------------------------- the seven numbered points
+
+
+@dataclass(frozen=True)
+class Point:
+    """One point of the prompt's answer format: the heading words, the units its numbers may have, its main feature."""
+
+    name: str
+    heading: str
+    units: frozenset[str]
+    feature: str
+    expects: str
+
+
+POINTS: tuple[Point, ...] = (
+    Point("strength", r"strength|intensity", frozenset({"mps2", "mps3"}), "body_acc_rms_mps2",
+          "an acceleration (m/s^2) or a jerk (m/s^3)"),
+    Point("axis dominance", r"axis|dominan", frozenset({"mps2", "rad_s", "percent"}), "vertical_energy_ratio",
+          "a share, an acceleration (m/s^2) or a rotation rate (rad/s)"),
+    Point("rhythm", r"rhythm|cadence|frequen", frozenset({"hz", "per_min", "s"}), "step_freq_hz",
+          "a frequency (Hz, steps per second or per minute) or a period (s)"),
+    Point("waveform shape", r"waveform|shape", frozenset({"s", "mps2", "percent"}), "vertical_crest_ratio",
+          "a ratio (crest factor), a peak spacing (s) or a peak size (m/s^2)"),
+    Point("posture and drift", r"posture|drift|orientation|tilt", frozenset({"deg", "rad_s"}), "gravity_drift_deg",
+          "an angle (deg)"),
+    Point("gyro-acc sync", r"sync|gyro", frozenset({"rad_s", "percent"}), "acc_gyro_sync_ratio",
+          "a rotation rate (rad/s) or a ratio"),
+    Point("vertical impact", r"impact", frozenset({"mps2"}), "step_impact_mps2", "an acceleration (m/s^2)"),
+)
+_PHYSICAL_UNITS = frozenset({"mps2", "mps3", "mps", "rad_s", "rad_s2", "hz", "per_min", "deg", "s", "percent"})
+_NO_FEATURE_UNITS = {"mps": "m/s (a velocity)", "rad_s2": "rad/s^2 (an angular acceleration)"}
+_UNIT_NAMES = {"mps2": "m/s^2", "mps3": "m/s^3", "rad_s": "rad/s", "hz": "Hz", "per_min": "per minute", "deg": "deg",
+               "s": "s", "percent": "%", **_NO_FEATURE_UNITS}
+_POINT_LINE = re.compile(r"^[ \t*#-]*\d+[.)][ \t]*\**[ \t]*(?P<head>[A-Za-z][^:\n]{1,40}?)[ \t]*\**[ \t]*:(?P<body>[^\n]*)$", re.MULTILINE)
+_RANGE_RE = re.compile(r"\s*(?:to|–|~)\s*(\d+(?:\.\d+)?)")
+
+
+@dataclass(frozen=True)
+class _PointLine:
+    head: str
+    point: Point | None
+    start: int
+    end: int
+    body: str
+
+
+def _point_lines(text: str) -> list[_PointLine]:
+    """The ``N. Heading: ...`` lines, each with the point its heading names (``None`` when it names none)."""
+    out = []
+    for match in _POINT_LINE.finditer(text):
+        head = match.group("head").strip()
+        point = next((p for p in POINTS if re.search(p.heading, head, re.IGNORECASE)), None)
+        out.append(_PointLine(head, point, match.start(), match.end(), match.group("body")))
+    return out
+
+
+def _line_at(lines: list[_PointLine], position: int) -> _PointLine | None:
+    return next((line for line in lines if line.start <= position < line.end), None)
+
+
+def _feature_unit(key: str) -> str:
+    for suffix, unit in (("_rad_s", "rad_s"), ("_mps2", "mps2"), ("_mps3", "mps3"), ("_hz", "hz"), ("_deg", "deg"),
+                         ("_ratio", "ratio"), ("_count", "count"), ("_s", "s")):
+        if key.endswith(suffix):
+            return unit
+    return "count" if key == "peak_count" else "other"
+
+
+def _features_in(unit: str, features: Features) -> list[tuple[str, float]]:
+    """Every feature a number in ``unit`` could be (Hz also per minute, ratios also in %)."""
+    if unit == "per_min":
+        return [(k, v * 60) for k, v in features.items() if _feature_unit(k) == "hz"]
+    if unit == "percent":
+        return [(k, v * 100) for k, v in features.items() if _feature_unit(k) == "ratio"]
+    return [(k, v) for k, v in features.items() if _feature_unit(k) == unit]
+
+
+@dataclass(frozen=True)
+class _Number:
+    """A number with its unit (a range keeps both ends), the words before it and the point it sits in."""
+
+    snippet: str
+    low: float
+    high: float
+    unit: str
+    context: str
+    start: int
+    end: int
+    line: _PointLine | None
+    rule: NumericRule | None
+
+
+def _numeric_claims(text: str) -> list[_Number]:
+    """Every number with a physical unit or a rule, read with its clause (or, inside a point, its heading).
+
+    A line identical to an earlier one is read once: the repetition is its own finding.
+    """
     headings = {m.start(1) for m in _HEADING_RE.finditer(text)}
-    found = []
+    lines = _point_lines(text)
+    seen: set[tuple[str, str]] = set()
+    repeats: list[_PointLine] = []
+    for line in lines:
+        key = (re.sub(r"\s+", " ", line.head.lower()), re.sub(r"\s+", " ", line.body.strip().lower()))
+        if key in seen:
+            repeats.append(line)
+        seen.add(key)
+    found: list[_Number] = []
     previous: NumericRule | None = None
+    previous_line: _PointLine | None = None
+    consumed: set[int] = set()
     for match in _NUMBER_RE.finditer(text):
-        if match.start() in headings:
+        if match.start() in headings or match.start() in consumed or _line_at(repeats, match.start()) is not None:
             continue
-        unit, factor, end = _unit_at(text, match.end())
+        low = high = float(match.group(1))
+        after = match.end()
+        upper = _RANGE_RE.match(text, after)
+        if upper:
+            consumed.add(upper.start(1))
+            high, after = float(upper.group(1)), upper.end()
+        unit, factor, end = _unit_at(text, after)
         if unit == "other":
             continue
         context, new_sentence = _clause_before(text, match.start())
-        if new_sentence:
+        line = _line_at(lines, match.start())
+        if new_sentence or line is not previous_line:
             previous = None
+        previous_line = line
         rule = next((r for r in NUMERIC_RULES if r.matches(unit, context)), None)
+        if rule is None and line is not None and context.strip() == "":
+            rule = next((r for r in NUMERIC_RULES if r.matches(unit, line.head)), None)
         if rule is None and previous is not None and previous.unit == unit and _LIST_ITEM.fullmatch(context):
             rule = previous
-        if rule is None:
+        if rule is None and (line is None or line.point is None or unit not in _PHYSICAL_UNITS):
             continue
-        previous = rule
-        snippet = (context.strip() + " " + text[match.start() : end].strip()).strip()
-        found.append((rule, snippet, float(match.group(1)) * factor, context))
+        previous = rule or previous
+        lead = len(context) - len(context.lstrip())
+        start = match.start() - len(context) + lead
+        snippet = text[start:end].strip()
+        if line is not None and not context.strip():
+            snippet, start = f"{line.head}: {snippet}", line.start
+        found.append(_Number(snippet, low * factor, high * factor, unit, context, start, end, line, rule))
     return found
 
 
-def _check_numeric(rule: NumericRule, snippet: str, claimed: float, context: str, features: Features, rel_tol: float) -> Contradiction | None:
-    candidates = rule.measure(features, context)
+def _distance(number: _Number, value: float) -> float:
+    return 0.0 if number.low <= value <= number.high else min(abs(number.low - value), abs(number.high - value))
+
+
+def _claimed(number: _Number) -> float:
+    return (number.low + number.high) / 2
+
+
+def _another_feature(number: _Number, features: Features, rel_tol: float, skip: set[str]) -> str:
+    """' (it is the measured X = v)' when the number is some other feature's value: a quantity put in the wrong place."""
+    for key, value in _features_in(number.unit, features):
+        if key not in skip and abs(value) > 1e-6 and _distance(number, value) <= rel_tol * abs(value):
+            return f"; it is the measured {key} = {value:.3g}, another quantity"
+    return ""
+
+
+def _check_numeric(number: _Number, rule: NumericRule, features: Features, rel_tol: float) -> Contradiction | None:
+    candidates = rule.measure(features, number.context if number.context.strip() or number.line is None else number.line.head)
     if not candidates:
         return None
-    errors = [(abs(claimed - v), max(rel_tol * abs(v), rule.abs_tol), k, v) for k, v in candidates]
+    errors = [(_distance(number, v), max(rel_tol * abs(v), rule.abs_tol), k, v) for k, v in candidates]
     if any(err <= tol for err, tol, _, _ in errors):
         return None
     err, tol, key, value = min(errors, key=lambda e: e[0] / e[1])
+    other = _another_feature(number, features, rel_tol, {k for _, _, k, _ in errors})
     return Contradiction(
-        claim=snippet,
+        claim=number.snippet,
         feature=key,
-        claimed_value=claimed,
+        claimed_value=_claimed(number),
         measured_value=float(value),
-        rule=f"{rule.name}: claimed value must be within max({rel_tol:g} x measured, {rule.abs_tol:g}) of the measured one",
+        rule=f"{rule.name}: claimed value must be within max({rel_tol:g} x measured, {rule.abs_tol:g}) of the measured one{other}",
         severity="major" if err > 3 * tol else "minor",
+        kind="value",
+        spans=((number.start, number.end),),
     )
+
+
+def _wrong_unit(number: _Number, line: _PointLine, point: Point, features: Features) -> Contradiction | None:
+    """Unit nonsense: a unit no feature has, or one that cannot measure what the point is about."""
+    unit = number.unit
+    if unit not in _NO_FEATURE_UNITS and (unit not in _PHYSICAL_UNITS or unit in point.units):
+        return None
+    what = _NO_FEATURE_UNITS.get(unit, _UNIT_NAMES.get(unit, unit))
+    why = "no feature is measured in it" if unit in _NO_FEATURE_UNITS else f"{point.name} is {point.expects}"
+    return Contradiction(number.snippet, point.feature, _claimed(number), float(features.get(point.feature, 0.0)),
+                         f"unit: '{line.head}' given in {what}; {why}", "major", "unit", ((number.start, number.end),))
+
+
+def _unmatched(number: _Number, features: Features, rel_tol: float) -> Contradiction | None:
+    """A number in a point that no rule claims must still be the value of some feature of its unit."""
+    candidates = _features_in(number.unit, features)
+    if not candidates or any(_distance(number, v) <= max(rel_tol * abs(v), 1e-3) for _, v in candidates):
+        return None
+    key, value = min(candidates, key=lambda kv: _distance(number, kv[1]) / max(abs(kv[1]), 1e-3))
+    return Contradiction(
+        number.snippet, key, _claimed(number), float(value),
+        f"no matching feature: no measured value in {_UNIT_NAMES.get(number.unit, number.unit)} is within {rel_tol:g} "
+        f"of it (nearest {key})",
+        "minor", "unmatched", ((number.start, number.end),),
+    )
+
+
+def _repeated_points(text: str) -> list[tuple[Claim, Contradiction]]:
+    """A point written more than once: the prompt asks for each of the seven points once."""
+    lines = _point_lines(text)
+    by_head: dict[str, list[_PointLine]] = {}
+    for line in lines:
+        by_head.setdefault(re.sub(r"\s+", " ", line.head.lower()), []).append(line)
+    out = []
+    for group in by_head.values():
+        if len(group) < 2:
+            continue
+        bodies = {re.sub(r"\s+", " ", g.body.strip().lower()) for g in group}
+        same = "identical" if len(bodies) == 1 else f"{len(bodies)} different versions"
+        spans = tuple((g.start, g.end) for g in group[1:])
+        claim = f"{group[0].head} x{len(group)}"
+        out.append((
+            Claim(claim, "repeated point", "repeat", spans),
+            Contradiction(claim, REPEAT_FEATURE, None, float(len(group)),
+                          f"repeated point: '{group[0].head}' is written {len(group)} times ({same}); each point belongs once",
+                          "major" if len(group) >= 3 else "minor", "repeat", spans),
+        ))
+    return out
 
 
 # ---------------------------------------------------------------- verbal claims
@@ -362,11 +571,17 @@ _STILL = re.compile(
 )
 
 
-def _sentences(text: str) -> list[str]:
-    return [s for s in re.split(r"(?<=[.!?])\s+|\n", text) if s.strip()]
+def _sentences(text: str) -> list[tuple[int, str]]:
+    """(offset, sentence) pairs, so verbal claims keep their position in the text."""
+    out, offset = [], 0
+    for part in re.split(r"((?<=[.!?])\s+|\n)", text):
+        if part.strip() and not re.fullmatch(r"(?<=[.!?])\s+|\n", part):
+            out.append((offset, part))
+        offset += len(part)
+    return out
 
 
-def _level_claims(sentence: str, features: Features) -> list[tuple[Claim, Contradiction | None]]:
+def _level_claims(sentence: str, features: Features, offset: int = 0) -> list[tuple[Claim, Contradiction | None]]:
     out = []
     for rule in LEVEL_RULES:
         if rule.needs_motion and features["body_acc_rms_mps2"] < STILL_BODY_RMS_MPS2:
@@ -381,7 +596,8 @@ def _level_claims(sentence: str, features: Features) -> list[tuple[Claim, Contra
                 claimed = rule.words[word]
                 measured = features[rule.feature]
                 actual = rule.level_of(measured)
-                claim = Claim(match.group(0), rule.name, "verbal")
+                spans = ((offset + match.start(), offset + match.end()),)
+                claim = Claim(match.group(0), rule.name, "verbal", spans)
                 gap = abs(claimed - actual)
                 contradiction = None
                 if gap >= 2:
@@ -392,13 +608,20 @@ def _level_claims(sentence: str, features: Features) -> list[tuple[Claim, Contra
                         measured_value=float(measured),
                         rule=f"{rule.name}: '{word}' is {gap} levels from the measured '{rule.bands[actual][1]}'",
                         severity="major" if gap >= 3 else "minor",
+                        kind="level",
+                        spans=spans,
                     )
                 out.append((claim, contradiction))
     return out
 
 
-def _rhythm_claims(sentence: str, features: Features) -> list[tuple[Claim, Contradiction | None]]:
+def _rhythm_claims(sentence: str, features: Features, offset: int = 0) -> list[tuple[Claim, Contradiction | None]]:
     out = []
+
+    def found(match: re.Match[str], rule_name: str, feature: str, value: float, rule: str, wrong: bool) -> tuple[Claim, Contradiction | None]:
+        spans = ((offset + match.start(), offset + match.end()),)
+        return Claim(match.group(0), rule_name, "verbal", spans), _binary(match.group(0), feature, value, rule, spans) if wrong else None
+
     step, regularity = features["step_freq_hz"], features["step_regularity_ratio"]
     body = features["body_acc_rms_mps2"]
     for match in _PERIODIC.finditer(sentence):
@@ -411,24 +634,25 @@ def _rhythm_claims(sentence: str, features: Features) -> list[tuple[Claim, Contr
         else:
             wrong = step <= 0 and regularity < APERIODIC_REGULARITY
             rule = f"rhythm: '{match.group(0)}' but no step rhythm and regularity {regularity:.2f} < {APERIODIC_REGULARITY}"
-        out.append((Claim(match.group(0), "rhythm", "verbal"), _binary(match.group(0), "step_regularity_ratio", regularity, rule) if wrong else None))
+        out.append(found(match, "rhythm", "step_regularity_ratio", regularity, rule, wrong))
     for match in _APERIODIC.finditer(sentence):
         if _NEGATION.search(sentence[: match.start()]) or re.match(r"irregular\s+(?:fluctuations?|noise|jitter)", match.group(0), re.I):
             continue
         wrong = step > 0 and regularity >= RHYTHMIC_REGULARITY
         rule = f"rhythm: '{match.group(0)}' but a step rhythm at {step:.2f} Hz with regularity {regularity:.2f} exists"
-        out.append((Claim(match.group(0), "rhythm", "verbal"), _binary(match.group(0), "step_regularity_ratio", regularity, rule) if wrong else None))
+        out.append(found(match, "rhythm", "step_regularity_ratio", regularity, rule, wrong))
     for match in _STILL.finditer(sentence):
         if _NEGATION.search(sentence[: match.start()]) and "not moving" not in match.group(0).lower():
             continue
         wrong = body >= MOVING_BODY_RMS_MPS2
         rule = f"stillness: '{match.group(0)}' but body-acceleration RMS {body:.2f} m/s^2 >= {MOVING_BODY_RMS_MPS2}"
-        out.append((Claim(match.group(0), "stillness", "verbal"), _binary(match.group(0), "body_acc_rms_mps2", body, rule) if wrong else None))
+        out.append(found(match, "stillness", "body_acc_rms_mps2", body, rule, wrong))
     return out
 
 
-def _binary(claim: str, feature: str, measured: float, rule: str) -> Contradiction:
-    return Contradiction(claim=claim, feature=feature, claimed_value=None, measured_value=float(measured), rule=rule, severity="major")
+def _binary(claim: str, feature: str, measured: float, rule: str, spans: tuple[tuple[int, int], ...]) -> Contradiction:
+    return Contradiction(claim=claim, feature=feature, claimed_value=None, measured_value=float(measured), rule=rule,
+                         severity="major", kind="binary", spans=spans)
 
 
 # ---------------------------------------------------------------- entry points
@@ -438,13 +662,26 @@ def analyse(text: str, features: Features, rel_tol: float = DEFAULT_REL_TOL) -> 
     """Every claim understood and the contradictions among them."""
     claims: list[Claim] = []
     contradictions: list[Contradiction] = []
-    for rule, snippet, value, context in _numeric_claims(text):
-        claims.append(Claim(snippet, rule.name, "numeric"))
-        found = _check_numeric(rule, snippet, value, context, features, rel_tol)
+    for number in _numeric_claims(text):
+        spans = ((number.start, number.end),)
+        line = number.line
+        point = line.point if line is not None else None
+        found = _wrong_unit(number, line, point, features) if line is not None and point is not None else None
+        if found is not None and point is not None:
+            claims.append(Claim(number.snippet, f"{point.name} unit", "unit", spans))
+        elif number.rule is not None:
+            claims.append(Claim(number.snippet, number.rule.name, "numeric", spans))
+            found = _check_numeric(number, number.rule, features, rel_tol)
+        elif point is not None:
+            claims.append(Claim(number.snippet, f"{point.name} value", "unmatched", spans))
+            found = _unmatched(number, features, rel_tol)
         if found:
             contradictions.append(found)
-    for sentence in _sentences(text):
-        for claim, found in _level_claims(sentence, features) + _rhythm_claims(sentence, features):
+    for claim, found in _repeated_points(text):
+        claims.append(claim)
+        contradictions.append(found)
+    for offset, sentence in _sentences(text):
+        for claim, found in _level_claims(sentence, features, offset) + _rhythm_claims(sentence, features, offset):
             claims.append(claim)
             if found:
                 contradictions.append(found)

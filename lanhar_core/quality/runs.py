@@ -44,14 +44,18 @@ REPRESENTATIONS = ("raw", "features", "text", "sensor")
 _CHUNK = 2000
 
 
-def default_embed(store: Store, settings: Settings) -> Embed:
-    """``TextEncoder.encode`` of the configured encoder (pre-trained MiniLM by default), cached in the store."""
+def default_embed(store: Store, settings: Settings, progress: Progress | None = None) -> Embed:
+    """The configured text encoder (pre-trained MiniLM by default) through the store's embedding cache.
+
+    Encodes in ``encode_batch_size`` batches and reports each batch to ``progress``, so a
+    flagging job shows how far the encoding is instead of one frozen message.
+    """
     from lanhar_core.models.loading import load_text_encoder
 
     encoder = load_text_encoder(settings, store)
 
     def embed(texts: list[str]) -> np.ndarray:
-        return encoder.encode(texts, batch_size=settings.text_encoder.batch_size)
+        return encoder.encode(texts, batch_size=settings.text_encoder.encode_batch_size, progress=progress)
 
     return embed
 
@@ -153,7 +157,7 @@ def run_flagging(
         found = _contradictions(frame, features, settings.quality.factcheck_rel_tol)
         progress.update(len(frame), None, f"embedding {len(frame)} texts")
         x = np.asarray(embed(list(frame["text"])), dtype=np.float64)
-        progress.update(2 * len(frame), None, "clustering")
+        progress.update(2 * len(frame), 3 * len(frame), "clustering")
         locked = _locked(frame)
         flags, clusterings = flag_outliers(x, _groups(frame), params, eligible=~locked)
         outlier = {f.index: f for f in flags}
@@ -184,7 +188,7 @@ def run_flagging(
             "n_items": report.n_items, "n_flagged": report.n_flagged, "flagged_share": report.flagged_share,
             "reasons": dict(reasons), "mean_distance": report.mean_distance, "groups": groups,
         })
-        progress.update(3 * len(frame), None, f"{report.n_flagged} flagged")
+        progress.update(3 * len(frame), 3 * len(frame), f"{report.n_flagged} flagged")
     return report
 
 
