@@ -242,6 +242,29 @@ class EvalSettings:
 
 
 @dataclass(frozen=True)
+class DefaultModelSettings:
+    """The shipped default recognizer (``lanhar models build-default``, ``lanhar_core.models.shipped``).
+
+    ``data_root``: folder holding the public datasets, one sub-folder per reader (relative
+    paths are relative to the working directory). ``datasets``: comma-separated dataset
+    specs trained on (``NAME`` or ``NAME@PLACEMENT``), one phone-like placement each.
+    ``holdout_fraction``: share of each dataset's subjects never trained on, kept for the
+    measurements in the model card. ``windows_per_label``: training windows drawn per
+    (dataset, activity) from the other subjects; they are interpreted by the rules writer,
+    which costs well under a second per hundred windows, so stage 1 dominates the build.
+    ``reference_windows``: stored windows whose outputs are recorded with the artifact, so
+    a test can check that the shipped files still give what the build measured.
+    """
+
+    data_root: str = "../shared/data"
+    datasets: str = "hapt,motionsense,uschad,dsads@torso"
+    holdout_fraction: float = 0.2
+    windows_per_label: int = 60
+    reference_windows: int = 8
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     data: DataSettings = field(default_factory=DataSettings)
@@ -250,6 +273,7 @@ class Settings:
     text_encoder: TextEncoderSettings = field(default_factory=TextEncoderSettings)
     sensor_encoder: SensorEncoderSettings = field(default_factory=SensorEncoderSettings)
     eval: EvalSettings = field(default_factory=EvalSettings)
+    default_model: DefaultModelSettings = field(default_factory=DefaultModelSettings)
 
     @property
     def db_path(self) -> Path:
@@ -279,6 +303,7 @@ _SECTIONS = {
     "text_encoder": TextEncoderSettings,
     "sensor_encoder": SensorEncoderSettings,
     "eval": EvalSettings,
+    "default_model": DefaultModelSettings,
 }
 
 
@@ -360,6 +385,12 @@ def _validate(settings: Settings) -> None:
     ev = settings.eval
     if ev.seeds < 1 or not 0 < ev.val_fraction < 1:
         raise ConfigError(f"eval.seeds must be >= 1 and eval.val_fraction in (0, 1), got {ev.seeds}, {ev.val_fraction}")
+    dm = settings.default_model
+    if not 0 < dm.holdout_fraction < 1 or dm.windows_per_label < 2:
+        raise ConfigError(
+            "default_model.holdout_fraction must be in (0, 1) and default_model.windows_per_label at least 2, "
+            f"got {dm.holdout_fraction}, {dm.windows_per_label}"
+        )
     q = settings.quality
     if len(q.k_range) != 2 or not 1 <= q.k_range[0] <= q.k_range[1]:
         raise ConfigError(f"quality.k_range must be two integers 1 <= lo <= hi, got {q.k_range}")
