@@ -126,7 +126,7 @@ def test_recognize_recording_too_short() -> None:
     short = _recording([("walk", 1)], 50.0)
     none = np.full(100, None, dtype=object)
     short = Recording("upload", "r0", "me", short.signals[:100], 50.0, none, none.copy())
-    with pytest.raises(RecordingTooShortError):
+    with pytest.raises(RecordingTooShortError, match=r"100 rows = 2\.0 s at 50 Hz; a window needs 6 s"):
         recognize_recording(rec, short)
 
 

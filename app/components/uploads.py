@@ -9,17 +9,19 @@ is parsed.
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 
 from lanhar_core.data.importers.generic import ImportSpec, import_table, sniff_separator
 from lanhar_core.data.importers.phyphox import import_phyphox
 from lanhar_core.data.importers.sensorlogger import import_sensorlogger
 from lanhar_core.data.types import Recording
-from lanhar_core.errors import FileTooLargeError
+from lanhar_core.errors import DataFormatError, FileTooLargeError
 
 SENSOR_LOGGER, PHYPHOX, GENERIC = "Sensor Logger export", "phyphox export", "Generic CSV / Parquet"
 FORMATS = {
@@ -56,16 +58,34 @@ def table_columns(name: str, data: bytes) -> list[str]:
     return [c.strip().strip('"') for c in header.split(sniff_separator(header))] if header else []
 
 
+def read_table_head(name: str, data: bytes, rows: int) -> pd.DataFrame:
+    """The first ``rows`` rows of an uploaded table, for guessing its units and rate."""
+    if name.lower().endswith(".parquet"):
+        return with_upload(name, data, lambda path: pq.read_table(path).slice(0, rows).to_pandas())
+    header = data[:65536].decode("utf-8", errors="replace").splitlines()[0] if data else ""
+    try:
+        return pd.read_csv(io.BytesIO(data), sep=sniff_separator(header), nrows=rows)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataFormatError(f"{name}: cannot read it as a table ({exc})") from exc
+
+
 def import_upload(
-    fmt: str, name: str, data: bytes, max_upload_mb: float, spec: ImportSpec | None = None, subject: str = "me"
+    fmt: str, name: str, data: bytes, max_upload_mb: float, spec: ImportSpec | None = None, subject: str = "me",
+    placement: str = "",
 ) -> list[Recording]:
-    """Recordings of one upload in canonical units; raises the importers' ``LanharError`` on bad input."""
+    """Recordings of one upload in canonical units; raises the importers' ``LanharError`` on bad input.
+
+    ``placement`` (where the phone was worn) is recorded on phone exports; a generic table
+    takes it from ``spec``.
+    """
     check_size(name, len(data), max_upload_mb)
     max_bytes = int(max_upload_mb * 1024 * 1024)
     if fmt == SENSOR_LOGGER:
-        return with_upload(name, data, lambda p: import_sensorlogger(p, UPLOAD_DATASET, subject=subject, max_bytes=max_bytes))
+        return with_upload(name, data, lambda p: import_sensorlogger(
+            p, UPLOAD_DATASET, subject=subject, placement=placement, max_bytes=max_bytes))
     if fmt == PHYPHOX:
-        return with_upload(name, data, lambda p: import_phyphox(p, UPLOAD_DATASET, subject=subject, max_bytes=max_bytes))
+        return with_upload(name, data, lambda p: import_phyphox(
+            p, UPLOAD_DATASET, subject=subject, placement=placement, max_bytes=max_bytes))
     if spec is None:
         raise ValueError("a generic table needs a column mapping (ImportSpec)")
     return with_upload(name, data, lambda p: import_table(p, spec, max_bytes=max_bytes))

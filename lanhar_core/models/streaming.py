@@ -114,6 +114,17 @@ def segments_from_predictions(
     return segments
 
 
+def too_short_message(recording: Recording, window_s: float) -> str:
+    """What is wrong with a recording too short to recognise, in its own terms: rows, seconds, the window."""
+    size = f"{recording.n_samples} rows = {recording.duration_s:.1f} s at {recording.rate_hz:g} Hz"
+    if recording.duration_s >= window_s:
+        return (
+            f"recording {recording.key!r}: {size}, but gaps split it into pieces shorter than one window "
+            f"({window_s:g} s); record without pauses for at least {window_s:g} s"
+        )
+    return f"recording {recording.key!r}: {size}; a window needs {window_s:g} s, so record for at least {window_s:g} s"
+
+
 def recognize_recording(
     recognizer: Recognizer,
     recording: Recording,
@@ -128,10 +139,7 @@ def recognize_recording(
     resampled = resample_recording(recording, pre.rate_hz)
     windows = make_windows(resampled, pre.window_samples, pre.stride_samples)
     if len(windows) == 0:
-        raise RecordingTooShortError(
-            f"recording {recording.key!r} ({recording.duration_s:.1f} s) has no gap-free stretch of one window "
-            f"({pre.window_samples / pre.rate_hz:.1f} s); record for longer"
-        )
+        raise RecordingTooShortError(too_short_message(recording, pre.window_samples / pre.rate_hz))
     progress.update(1, 3, f"recognising {len(windows)} windows")
     predictions = recognizer.predict(windows.signals)
     progress.update(2, 3, "smoothing")
