@@ -23,7 +23,7 @@ from lanhar_core.data.importers.generic import ImportSpec
 from lanhar_core.data.importers.guess import TableGuess, guess_table
 from lanhar_core.data.sample import example_path
 from lanhar_core.data.types import CHANNELS, Recording
-from lanhar_core.errors import LanharError
+from lanhar_core.errors import DataFormatError, LanharError
 from lanhar_core.eval.recording import score_recording
 from lanhar_core.models.choice import ModelChoice, available_models, keep_labels
 from lanhar_core.models.recognizer import Recognizer
@@ -86,7 +86,7 @@ def _guessed(label: str, value: object, reason: str) -> str:
     return f"**{label}: {value}** (guessed, change if wrong: {reason})"
 
 
-def guessed_spec(guess: TableGuess, columns: list[str], placement: str) -> ImportSpec | None:
+def guessed_spec(guess: TableGuess, placement: str) -> ImportSpec | None:
     """The spec the guesses alone give, or ``None`` when they are not enough (columns not found)."""
     if guess.acc_columns is None or guess.gyro_columns is None or (guess.time_column is None and guess.rate_hz.value is None):
         return None
@@ -149,14 +149,14 @@ def example_recordings(placement: str) -> list[Recording]:
     path = example_path()
     data = path.read_bytes()
     guess = guess_table(read_table_head(path.name, data, GUESS_ROWS))
-    spec = guessed_spec(guess, table_columns(path.name, data), placement)
+    spec = guessed_spec(guess, placement)
     st.caption(
         f"Example: {path.name}, HAPT subject 2 (waist-worn phone), exported like a phone logger app. "
         + "; ".join(_guessed(k, g.value, g.reason) for k, g in
                     (("acc unit", guess.acc_unit), ("gyro unit", guess.gyro_unit), ("timestamp unit", guess.time_unit)))
     )
     if spec is None:
-        raise LanharError(f"the example {path.name} has columns the guesser does not recognise")
+        raise DataFormatError(f"the example {path.name} has columns the guesser does not recognise; rebuild it (bench/build_sample.py)")
     return import_upload(GENERIC, path.name, data, get_settings().data.max_upload_mb, spec)
 
 

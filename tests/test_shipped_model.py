@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from lanhar_core.config import Settings
 from lanhar_core.errors import ModelError, NotFoundError
 from lanhar_core.models import shipped
 from lanhar_core.models.build_default import BuildOptions, build_default
+from lanhar_core.models.model_card import MEASUREMENTS_FILE, rewrite_card
 from lanhar_core.vocab import BUILTIN_ACTIVITIES
 from storage import runs as run_store
 from storage.db import Store
@@ -61,6 +63,8 @@ def test_quick_build_on_tiny_data_records_runs_and_writes_a_loadable_artifact(
 ) -> None:
     root = write_tiny_motionsense(tmp_path / "data")
     out = tmp_path / "artifact"
+    out.mkdir()
+    (out / MEASUREMENTS_FILE).write_text("{}", encoding="utf-8")  # as if measured on an earlier model
     options = BuildOptions.from_settings(settings, data_root=root, datasets=("motionsense",), out=out, windows_per_label=4,
                                          holdout_fraction=0.34, text_overrides=TINY_TEXT, sensor_epochs=1)
     report = build_default(store, settings, options)
@@ -79,6 +83,25 @@ def test_quick_build_on_tiny_data_records_runs_and_writes_a_loadable_artifact(
     assert "brushing teeth" in recognizer.label_names
     card = (out / shipped.CARD_FILE).read_text(encoding="utf-8")
     assert "| motionsense | " in card and "Repository license: MIT." in card
+    assert not (out / MEASUREMENTS_FILE).exists() and "Full recordings" not in card
+
+
+def test_card_shows_the_bench_measurements(tmp_path: Path) -> None:
+    copy = tmp_path / "default"
+    copy.mkdir()
+    for path in shipped.SHIPPED_DIR.iterdir():
+        if path.name != MEASUREMENTS_FILE:
+            (copy / path.name).write_bytes(path.read_bytes())
+    measured = {
+        "command": "bench/bench_default.py",
+        "rows": [{"dataset": "hapt", "layout": "phyphox", "recordings": 3, "windows": 120, "window_accuracy": 0.5,
+                  "segment_accuracy": 0.625}],
+        "timing": {"duration_s": 600.0, "layout": "Sensor Logger zip", "seconds": 2.5, "machine": "test"},
+    }
+    (copy / MEASUREMENTS_FILE).write_text(json.dumps(measured), encoding="utf-8")
+    card = rewrite_card(copy, shipped.load_meta(copy)).read_text(encoding="utf-8")
+    assert "| hapt | phyphox | 3 | 120 | 0.500 | 0.625 |" in card
+    assert "10-minute recording (Sensor Logger zip): 2.5 s" in card
 
 
 def test_build_names_the_missing_dataset_folder(tmp_path: Path, settings: Settings, store: Store) -> None:

@@ -44,7 +44,7 @@ from lanhar_core.jobs import Progress
 from lanhar_core.llm.registry import make_backend
 from lanhar_core.models import shipped
 from lanhar_core.models.checkpoint import code_version
-from lanhar_core.models.model_card import write_card
+from lanhar_core.models.model_card import MEASUREMENTS_FILE, write_card
 from lanhar_core.models.recognizer import Recognizer
 from lanhar_core.models.text_encoder import TextEncoder
 from lanhar_core.models.train_sensor import RECOGNIZER_ARTIFACT, train_sensor_encoder
@@ -261,6 +261,7 @@ def build_default(store: Store, settings: Settings, options: BuildOptions, progr
     }
     reference_texts = [texts.descriptions[label][0] for label in trained[:3]]
     info["held_out_accuracy"] = held_out_accuracy(Recognizer.load(sensor_dir), list(parts), trained)
+    (options.out / MEASUREMENTS_FILE).unlink(missing_ok=True)  # measured on the previous model, if any
     shipped.write_shipped(options.out, recognizer, text_encoder, info,
                                   _reference_windows(list(parts), options.reference_windows, options.seed), reference_texts)
     rebuilt = shipped.shipped_text_encoder(options.out).encode(reference_texts)

@@ -102,9 +102,10 @@ def render_card(meta: dict[str, Any], build: dict[str, Any], measurements: dict[
     ]
     if measurements:
         lines += [
-            f"Full recordings of the held-out subjects (`{measurements['command']}`): per-window and per-segment accuracy "
-            "among the labels of each dataset, with the app's smoothing; the same recordings exported as a Sensor "
-            "Logger and a phyphox file and imported back.",
+            f"Full recordings of the held-out subjects (`{measurements['command']}`), recognised as an upload is: "
+            "per-window accuracy (before smoothing) and time-weighted segment accuracy (the app's smoothing), among "
+            "each dataset's own activities, 'unknown' (top probability below the threshold) counted as wrong; the "
+            "same recordings also exported as a Sensor Logger and a phyphox file and imported back.",
             "",
             *_table(
                 ["dataset", "layout", "recordings", "windows", "window accuracy", "segment accuracy (time-weighted)"],
@@ -114,7 +115,9 @@ def render_card(meta: dict[str, Any], build: dict[str, Any], measurements: dict[
             "",
             f"Upload to timeline for a {measurements['timing']['duration_s'] / 60:.0f}-minute recording "
             f"({measurements['timing']['layout']}): {measurements['timing']['seconds']:.1f} s on "
-            f"{measurements['timing']['machine']}.",
+            f"{measurements['timing']['machine']} (import, recognition and smoothing)"
+            + (f"; {measurements['timing']['page_seconds']:.1f} s for the Recognize page to show it (upload to "
+               "rendered timeline, headless AppTest)." if "page_seconds" in measurements["timing"] else "."),
             "",
         ]
     lines += [
