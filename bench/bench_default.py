@@ -115,8 +115,9 @@ def measure(data_root: Path, max_recordings: int) -> dict:
             for original in picked:
                 for recording in round_trip(original, layout):
                     try:
-                        segments, predictions, _ = recognize_recording(recognizer, recording, cfg.smooth_windows, cfg.min_segment_s)
-                        scored = score_recording(recording, recognizer.preprocessing, segments, predictions)
+                        segments, predictions, starts = recognize_recording(recognizer, recording, cfg.smooth_windows,
+                                                                            cfg.min_segment_s)
+                        scored = score_recording(recording, recognizer.preprocessing, segments, predictions, starts)
                     except (RecordingTooShortError, InsufficientDataError) as exc:
                         print(f"skip {name} {recording.key} ({layout}): {exc}")
                         continue

@@ -216,11 +216,11 @@ def add_label_form() -> None:
             st.rerun()
 
 
-def show_truth(recognizer: Recognizer, recording: Recording, segments, predictions) -> list[Band] | None:
+def show_truth(recognizer: Recognizer, recording: Recording, segments, predictions, starts) -> list[Band] | None:
     """Accuracy, per-class recall and the confusion matrix of a labelled recording; the truth bands for the timeline."""
     if not any(label is not None for label in recording.labels):
         return None
-    result = score_recording(recording, recognizer.preprocessing, segments, predictions)
+    result = score_recording(recording, recognizer.preprocessing, segments, predictions, starts)
     cols = st.columns(3)
     cols[0].metric("Window accuracy", f"{result.window_accuracy:.0%}", help="Share of windows predicted right, before smoothing")
     cols[1].metric("Segment accuracy", f"{result.segment_accuracy:.0%}", help="Share of labelled time the timeline gets right")
@@ -243,7 +243,7 @@ def show_results(recognizer: Recognizer, recording: Recording) -> None:
     cfg = get_settings().sensor_encoder
     segments, predictions, starts = recognize_recording(recognizer, recording, cfg.smooth_windows, cfg.min_segment_s)
     bands = [Band(s.start_s, s.end_s, s.activity) for s in segments]
-    truth = show_truth(recognizer, recording, segments, predictions)
+    truth = show_truth(recognizer, recording, segments, predictions, starts)
     title = f"{len(segments)} segments" + (": truth against prediction" if truth is not None else "")
     st.plotly_chart(segments_figure(bands, title=title, truth=truth), key="segments_timeline")
     table = segments_frame(segments)

@@ -29,10 +29,11 @@ def _predictions(labels: list[str]) -> Predictions:
 
 
 def test_window_and_segment_accuracy_and_recall() -> None:
-    recording = _recording(["walk"] * 600 + ["sit"] * 600)  # 30 s + 30 s at 20 Hz: 9 + 9 windows, none straddles
-    predicted = ["walk"] * 8 + ["sit"] * 10  # one walk window wrong
+    recording = _recording(["walk"] * 600 + ["sit"] * 600)  # 30 s + 30 s at 20 Hz
+    starts = np.arange(0, 1200 - 120 + 1, 60)  # 19 windows; the one at 540 straddles the change and is not scored
+    predicted = ["walk"] * 8 + ["sit"] * 11  # the last walk window (start 480) is wrong
     segments = [Segment(0.0, 27.0, "walk", 0.9, 8), Segment(27.0, 60.0, "sit", 0.9, 11)]
-    result = score_recording(recording, PRE, segments, _predictions(predicted))
+    result = score_recording(recording, PRE, segments, _predictions(predicted), starts)
     assert result.window_accuracy == pytest.approx(17 / 18)
     assert result.recall == {"sit": 1.0, "walk": pytest.approx(8 / 9)}
     assert result.segment_accuracy == pytest.approx(57 / 60)
@@ -45,4 +46,4 @@ def test_unlabelled_samples_and_transitions_are_left_out() -> None:
     labels = ["walk"] * 200 + [None] * 100 + ["transition"] * 100
     assert [b.label for b in truth_bands(np.asarray(labels, dtype=object), 20.0)] == ["walk", "transition"]
     with pytest.raises(InsufficientDataError, match="no window labelled"):
-        score_recording(_recording([None] * 400), PRE, [], _predictions(["walk"] * 5))
+        score_recording(_recording([None] * 400), PRE, [], _predictions(["walk"] * 5), np.arange(0, 281, 60))

@@ -184,11 +184,11 @@ def _recognize(args: argparse.Namespace) -> int:
     frames = []
     with progress_bar("recognize") as callback:
         for recording in source.read():
-            segments, predictions, _ = recognize_recording(
+            segments, predictions, starts = recognize_recording(
                 recognizer, recording, cfg.smooth_windows, cfg.min_segment_s, Progress(callback)
             )
             if any(label is not None for label in recording.labels):
-                scored = score_recording(recording, recognizer.preprocessing, segments, predictions)
+                scored = score_recording(recording, recognizer.preprocessing, segments, predictions, starts)
                 print(f"{recording.key}: window accuracy {scored.window_accuracy:.3f}, segment accuracy "
                       f"{scored.segment_accuracy:.3f} over {scored.labelled_s:.0f} s labelled", file=sys.stderr)
             frame = segments_frame(segments)

@@ -4,8 +4,9 @@ When an upload carries its own labels (a generic CSV with a label column, a held
 recording of a public dataset), the user wants to see where the recognizer is right, not
 only what it says. Two numbers, because they answer different questions:
 
-- window accuracy: share of the recognizer's windows (labelled with one activity) whose
-  prediction is the truth, before smoothing; what the model itself gets right;
+- window accuracy: share of the recognizer's windows (laid out without looking at the
+  labels) that lie within one labelled activity and are predicted as it, before smoothing;
+  what the model itself gets right;
 - segment accuracy: share of labelled time whose smoothed segment carries the true
   activity; what the timeline a user sees gets right.
 
@@ -20,7 +21,6 @@ import numpy as np
 
 from lanhar_core.data.resample import resample_recording
 from lanhar_core.data.types import Recording
-from lanhar_core.data.windowing import make_windows
 from lanhar_core.errors import InsufficientDataError
 from lanhar_core.eval.metrics import Scores, score
 from lanhar_core.eval.protocols import EXCLUDED_LABELS
@@ -65,17 +65,28 @@ def truth_bands(labels: np.ndarray, rate_hz: float) -> list[TruthBand]:
     return bands
 
 
+def window_truth(labels: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+    """The true label of each window: its samples' label when they all share one, else ``None``."""
+    truth = np.full(len(starts), None, dtype=object)
+    for i, start in enumerate(np.asarray(starts, dtype=int)):
+        values = labels[start : start + length]
+        if len(values) == length and values[0] is not None and all(v == values[0] for v in values):
+            truth[i] = values[0]
+    return truth
+
+
 def score_recording(
-    recording: Recording, preprocessing: Preprocessing, segments: list[Segment], predictions: Predictions
+    recording: Recording, preprocessing: Preprocessing, segments: list[Segment], predictions: Predictions,
+    starts: np.ndarray,
 ) -> RecordingScore:
     """Window and segment accuracy, per-class recall and the window confusion of a labelled recording.
 
-    ``segments``/``predictions`` are ``recognize_recording``'s output for this recording.
-    Raises ``InsufficientDataError`` when no window carries a single evaluable label.
+    ``segments``/``predictions``/``starts`` are ``recognize_recording``'s output for this
+    recording. Raises ``InsufficientDataError`` when no window carries a single evaluable label.
     """
     rate = preprocessing.rate_hz
-    resampled = resample_recording(recording, rate)
-    truth = make_windows(resampled, preprocessing.window_samples, preprocessing.stride_samples).labels
+    sample_truth = resample_recording(recording, rate).labels
+    truth = window_truth(sample_truth, starts, preprocessing.window_samples)
     usable = _evaluable(truth)
     if not usable.any():
         raise InsufficientDataError(
@@ -86,7 +97,6 @@ def score_recording(
     y_pred = predictions.labels[usable].astype(str)
     scores = score(y_true, y_pred)
     recall = {label: float((y_pred[y_true == label] == label).mean()) for label in sorted(set(y_true))}
-    sample_truth = resampled.labels
     times = np.arange(len(sample_truth)) / rate
     predicted = np.full(len(sample_truth), None, dtype=object)
     for segment in segments:

@@ -17,7 +17,7 @@ probability of its activity over its windows (for ``unknown``: the mean top prob
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -132,12 +132,19 @@ def recognize_recording(
     min_segment_s: float = 0.0,
     progress: Progress | None = None,
 ) -> tuple[list[Segment], Predictions, np.ndarray]:
-    """Segments of a recording of any length and rate (canonical units), plus the per-window predictions and starts."""
+    """Segments of a recording of any length and rate (canonical units), plus the per-window predictions and starts.
+
+    Every gap-free stretch is windowed, labelled or not; starts are samples at the model's rate.
+    """
     progress = progress or Progress()
     pre = recognizer.preprocessing
     progress.update(0, 3, "resampling")
     resampled = resample_recording(recording, pre.rate_hz)
-    windows = make_windows(resampled, pre.window_samples, pre.stride_samples)
+    unlabelled = np.full(resampled.n_samples, None, dtype=object)
+    # Labels (an upload's truth column) must not decide where windows go: windowing a labelled
+    # recording keeps only its labelled runs and cuts at every true change.
+    windows = make_windows(replace(resampled, labels=unlabelled, native_labels=unlabelled.copy()),
+                           pre.window_samples, pre.stride_samples)
     if len(windows) == 0:
         raise RecordingTooShortError(too_short_message(recording, pre.window_samples / pre.rate_hz))
     progress.update(1, 3, f"recognising {len(windows)} windows")
