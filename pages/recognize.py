@@ -27,7 +27,7 @@ from lanhar_core.errors import DataFormatError, LanharError
 from lanhar_core.eval.recording import score_recording
 from lanhar_core.models.choice import ModelChoice, available_models, keep_labels
 from lanhar_core.models.recognizer import Recognizer
-from lanhar_core.models.shipped import text_encoder_for
+from lanhar_core.models.shipped import available, load_meta, text_encoder_for
 from lanhar_core.models.streaming import recognize_recording, segments_frame
 from storage.embedding_cache import StoreEmbeddingCache
 
@@ -150,8 +150,11 @@ def example_recordings(placement: str) -> list[Recording]:
     data = path.read_bytes()
     guess = guess_table(read_table_head(path.name, data, GUESS_ROWS))
     spec = guessed_spec(guess, placement)
+    held_out = available() and any(d["name"] == "hapt" and "2" in d["held_out_subjects"] for d in load_meta()["datasets"])
     st.caption(
-        f"Example: {path.name}, HAPT subject 2 (waist-worn phone), exported like a phone logger app. "
+        f"Example: {path.name}, HAPT subject 2 (waist-worn phone"
+        + ("; not in the shipped default recognizer's training data" if held_out else "")
+        + "), exported like a phone logger app. "
         + "; ".join(_guessed(k, g.value, g.reason) for k, g in
                     (("acc unit", guess.acc_unit), ("gyro unit", guess.gyro_unit), ("timestamp unit", guess.time_unit)))
     )
