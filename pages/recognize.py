@@ -37,6 +37,8 @@ PLACEMENTS = ("(not set)", "waist", "pocket", "hip", "torso", "wrist", "hand", "
 _ADDED_KEY = "recognize_added_labels"
 _IMPORT_KEY = "recognize_import"
 _EXAMPLE_KEY = "recognize_example"
+_PLACEMENT_KEY = "recognize_placement"
+EXAMPLE_PLACEMENT = "waist"  # HAPT's phone was worn on the waist
 _NO_TIME = "(fixed rate)"
 _NO_LABEL = "(none)"
 
@@ -61,19 +63,21 @@ def _text_encoder(reference: str, db_path: str):
     return text_encoder_for(reference, StoreEmbeddingCache(get_store()))
 
 
-def label_set(choice: ModelChoice, recognizer: Recognizer) -> list[str]:
-    """The labels to recognise: what the model was trained on by default; other described labels switchable on."""
-    trained = [n for n in choice.trained_labels if n in recognizer.label_names] or list(recognizer.label_names)
+def label_set(choice: ModelChoice, recognizer: Recognizer, placement: str) -> list[str]:
+    """The labels to recognise: by default what the model was trained on (at ``placement`` when it covers it);
+    the other described labels can be switched on."""
+    trained = [n for n in choice.default_labels(placement) if n in recognizer.label_names] or list(recognizer.label_names)
     return st.sidebar.multiselect(
-        "Labels", recognizer.label_names, default=trained, key=f"recognize_labels_{choice.key}",
-        help="Default: the activities this model was trained on. The others are only described in words.",
+        "Labels", recognizer.label_names, default=trained, key=f"recognize_labels_{choice.key}_{placement}",
+        help="Default: the activities this model was trained on (at the chosen placement, if it was trained there). "
+             "The others are only described in words.",
     )
 
 
-def load_recognizer(choice: ModelChoice) -> Recognizer:
+def load_recognizer(choice: ModelChoice, placement: str) -> Recognizer:
     """A fresh copy per rerun, narrowed to the chosen labels, plus the labels this session added by description."""
     recognizer = choice.load()
-    keep_labels(recognizer, label_set(choice, recognizer))
+    keep_labels(recognizer, label_set(choice, recognizer, placement))
     added: dict[str, list[str]] = st.session_state.get(_ADDED_KEY, {})
     if added:
         encoder = _text_encoder(recognizer.text_encoder_ref, str(get_store().path))
@@ -163,11 +167,17 @@ def example_recordings(placement: str) -> list[Recording]:
     return import_upload(GENERIC, path.name, data, get_settings().data.max_upload_mb, spec)
 
 
+def _start_example() -> None:
+    """Button callback (runs before the rerun, so it may still set the placement widget)."""
+    st.session_state[_EXAMPLE_KEY] = True
+    st.session_state[_PLACEMENT_KEY] = EXAMPLE_PLACEMENT
+
+
 def upload_section(placement: str) -> list[Recording] | None:
     """Example button, format, upload and import; the imported recordings stay in the session until another upload."""
     settings = get_settings()
-    if st.button("Try an example", key="recognize_try_example", help="A real recording with its labels, shipped with the sample"):
-        st.session_state[_EXAMPLE_KEY] = True
+    st.button("Try an example", key="recognize_try_example", on_click=_start_example,
+              help="A real recording with its labels (a waist-worn phone), shipped with the sample")
     fmt = st.radio("Format", list(FORMATS), horizontal=True, key="recognize_format")
     uploaded = st.file_uploader(
         f"Recording (up to {settings.data.max_upload_mb:g} MB)", type=FORMATS[fmt], key="recognize_upload"
@@ -273,14 +283,14 @@ def main() -> None:
     choice = choose_model()
     if choice is None:
         return
-    placement = st.sidebar.selectbox("Placement", PLACEMENTS, key="recognize_placement",
+    placement = st.sidebar.selectbox("Placement", PLACEMENTS, key=_PLACEMENT_KEY,
                                      help="Where the phone was worn; checked against the placements the model was trained on")
     placement = "" if placement == PLACEMENTS[0] else placement
     note = choice.placement_note(placement)
     if note:
         st.sidebar.warning(note)
     try:
-        recognizer = load_recognizer(choice)
+        recognizer = load_recognizer(choice, placement)
     except LanharError as exc:
         st.error(f"The recognizer could not be loaded: {exc}")
         return

@@ -324,6 +324,8 @@ def test_recognize_uses_the_shipped_model_on_the_example(app_home: tuple[Path, A
     assert {m.label for m in at.metric} >= {"Window accuracy", "Segment accuracy"}
     recall = _frame(at, "recall")
     assert {"walk", "sit", "stand", "lie"} <= set(recall["activity"])
+    assert at.selectbox(key="recognize_placement").value == "waist"  # the example's placement, and its labels
+    assert sorted(at.multiselect[0].value) == ["downstairs", "lie", "sit", "stand", "upstairs", "walk"]
     assert any("guessed, change if wrong" in c.value and "g" in c.value for c in at.caption)
     assert at.get("download_button")
 

@@ -37,6 +37,9 @@ def test_fresh_store_gets_the_shipped_model_with_its_trained_labels(store: Store
     assert recognizer.label_names == sorted(shipped.load_meta()["trained_labels"])
     assert choices[0].placement_note("waist") is None
     assert "not wrist" in (choices[0].placement_note("wrist") or "")
+    at_waist = recognizer_for(choices[0], placement="waist").label_names
+    assert sorted(at_waist) == ["downstairs", "lie", "sit", "stand", "upstairs", "walk"]  # HAPT's activities
+    assert choices[0].default_labels("wrist") == sorted(shipped.load_meta()["trained_labels"])
 
 
 def test_a_trained_run_becomes_the_default_and_the_shipped_one_stays_available(store: Store, settings: Settings) -> None:
@@ -47,6 +50,7 @@ def test_a_trained_run_becomes_the_default_and_the_shipped_one_stays_available(s
     assert choice_for(store, "shipped").is_shipped and choice_for(store, str(run_id)).key == f"run:{run_id}"
     chosen = choices[0]
     assert chosen.trained_labels == ("sit", "walk") and chosen.placements == ("pocket",)
+    assert chosen.default_labels("pocket") == ["sit", "walk"] == chosen.default_labels("")
     assert sorted(recognizer_for(chosen).label_names) == ["sit", "walk"]
     assert recognizer_for(chosen, ["jog"]).label_names == ["jog"]
     with pytest.raises(ConfigError, match="no description of rowing"):

@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--model",
         help="stage-2 run id, recognizer directory or 'shipped' (default: newest finished stage-2 run, else the shipped one)",
     )
-    rec.add_argument("--labels", help="comma-separated labels to recognise (default: the ones the model was trained on)")
+    rec.add_argument("--labels", help="comma-separated labels to recognise (default: the ones the model was trained on, "
+                     "at --placement when it covers that placement)")
     rec.add_argument("--all-labels", action="store_true", help="every label the model has a description of")
     rec.add_argument("--placement", default="", help="where the phone was worn (waist, pocket, ...); checked against the model's")
     rec.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
@@ -174,7 +175,7 @@ def _recognize(args: argparse.Namespace) -> int:
         raise DataFormatError(f"cannot tell the format of {path.name}; pass --input-format ({', '.join(_INPUT_FORMATS)})")
     choice = choice_for(Store(settings.db_path), args.model)
     labels = [p.strip() for p in args.labels.split(",") if p.strip()] if args.labels else None
-    recognizer = choice.load() if args.all_labels else recognizer_for(choice, labels)
+    recognizer = choice.load() if args.all_labels else recognizer_for(choice, labels, args.placement)
     print(f"model: {choice.title}; labels: {', '.join(recognizer.label_names)}", file=sys.stderr)
     note = choice.placement_note(args.placement)
     if note:

@@ -4,8 +4,9 @@ A fresh machine has no trained model, and recognition must still work there, so 
 shipped default (``lanhar_core.models.shipped``) is always on offer; a stage-2 run the user
 trained replaces it as the default choice and can be picked instead of it at any time.
 
-The label set of a model is what it was trained on (the activities of its training data)
-plus what the user adds; a model also carries descriptions of the rest of the vocabulary,
+The label set of a model is what it was trained on (the activities of its training data;
+those trained at the recording's placement when the user names one the model covers) plus
+what the user adds; a model also carries descriptions of the rest of the vocabulary,
 which the user may switch on, but offering 42 labels of datasets nobody loaded only makes a
 recognizer guess among things it has never seen.
 """
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lanhar_core.data import registry
 from lanhar_core.errors import ConfigError, NotFoundError
 from lanhar_core.models import shipped
 from lanhar_core.models.recognizer import Recognizer
@@ -36,6 +38,16 @@ class ModelChoice:
     directory: Path | None
     trained_labels: tuple[str, ...]
     placements: tuple[str, ...]
+    labels_by_placement: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def default_labels(self, placement: str = "") -> list[str]:
+        """The labels to offer first: those trained at ``placement`` when the model covers it, else all trained ones.
+
+        A waist recording gains nothing from being compared with the treadmill and rowing
+        activities another dataset taught the model at the torso; it only loses accuracy.
+        """
+        at_placement = dict(self.labels_by_placement).get(placement)
+        return sorted(at_placement) if at_placement else list(self.trained_labels)
 
     @property
     def is_shipped(self) -> bool:
@@ -60,23 +72,37 @@ def shipped_choice() -> ModelChoice | None:
     if not shipped.available():
         return None
     meta = shipped.load_meta()
-    placements = tuple(sorted({d["placement"] for d in meta["datasets"]}))
+    trained = set(meta["trained_labels"])
+    by_placement: dict[str, set[str]] = {}
+    for dataset in meta["datasets"]:
+        labels = {str(v) for v in registry.info(dataset["name"]).label_map.values() if v} & trained
+        by_placement.setdefault(dataset["placement"], set()).update(labels)
     names = ", ".join(d["name"] for d in meta["datasets"])
-    return ModelChoice(SHIPPED_KEY, f"default recognizer (shipped; {names})", None, tuple(meta["trained_labels"]), placements)
+    return ModelChoice(SHIPPED_KEY, f"default recognizer (shipped; {names})", None, tuple(meta["trained_labels"]),
+                       tuple(sorted(by_placement)), _frozen(by_placement))
+
+
+def _frozen(by_placement: dict[str, set[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((placement, tuple(sorted(labels))) for placement, labels in sorted(by_placement.items()))
 
 
 def _run_choice(store: Store, run: run_store.RunRecord, directory: Path) -> ModelChoice:
     sources = [s for s in run.data_selection.get("sources", []) if isinstance(s, str) and s != "WindowSet"]
     counts = window_counts(store)
-    labels = counts[counts["dataset"].isin(sources) & counts["label"].notna()]["label"]
+    counts = counts[counts["dataset"].isin(sources) & counts["label"].notna() & (counts["label"] != "transition")]
     datasets = list_datasets(store)
-    placements = datasets[datasets["name"].isin(sources)]["placement"].dropna()
+    placement_of = {str(n): str(p) for n, p in zip(datasets["name"], datasets["placement"]) if n in sources and p}
+    by_placement: dict[str, set[str]] = {}
+    for dataset, label in zip(counts["dataset"], counts["label"]):
+        if dataset in placement_of:
+            by_placement.setdefault(placement_of[dataset], set()).add(str(label))
     return ModelChoice(
         f"run:{run.id}",
         f"stage-2 run {run.id} ({', '.join(sources) or 'custom windows'})",
         directory,
-        tuple(sorted({str(x) for x in labels} - {"transition"})),
-        tuple(sorted({str(p) for p in placements if str(p)})),
+        tuple(sorted({str(x) for x in counts["label"]})),
+        tuple(sorted(set(placement_of.values()))),
+        _frozen(by_placement),
     )
 
 
@@ -133,8 +159,8 @@ def keep_labels(recognizer: Recognizer, labels: Sequence[str]) -> Recognizer:
     return recognizer
 
 
-def recognizer_for(choice: ModelChoice, labels: Sequence[str] | None = None) -> Recognizer:
-    """The chosen model restricted to ``labels`` (default: its trained labels, or all when those are unknown)."""
+def recognizer_for(choice: ModelChoice, labels: Sequence[str] | None = None, placement: str = "") -> Recognizer:
+    """The chosen model restricted to ``labels`` (default: ``choice.default_labels(placement)``; all when unknown)."""
     recognizer = choice.load()
-    wanted = list(labels) if labels is not None else list(choice.trained_labels)
+    wanted = list(labels) if labels is not None else choice.default_labels(placement)
     return keep_labels(recognizer, wanted) if wanted else recognizer
