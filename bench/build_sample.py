@@ -2,7 +2,8 @@
 
 Reads three subjects of HAPT and of MotionSense with the project's own readers (so the
 sample gets exactly the canonical units and labels a full ingest gets), resamples them to
-20 Hz and writes the compressed sample files. Run from the repository root:
+20 Hz and writes the compressed sample files, plus the app's example recording (one of
+them as a phone-style CSV, ``write_example``). Run from the repository root:
 
     .venv/bin/python bench/build_sample.py [--data ../shared/data]
 
@@ -19,7 +20,7 @@ from pathlib import Path
 from lanhar_core.config import load_settings
 from lanhar_core.data import registry
 from lanhar_core.data.resample import resample_recording
-from lanhar_core.data.sample import PREFIX, SAMPLE_RATE_HZ, sample_dir, write_sample
+from lanhar_core.data.sample import PREFIX, SAMPLE_RATE_HZ, sample_dir, write_example, write_sample
 from lanhar_core.sample_interpretations import SAMPLE_EMBEDDINGS, export_sample_embeddings
 from storage.datasets import list_datasets
 from storage.db import Store
@@ -49,6 +50,8 @@ def main() -> None:
         write_sample(path, module.INFO, recordings, module.INFO.native_rate_hz or 0.0)
         hours = sum(r.duration_s for r in recordings) / 3600
         print(f"{path}: {len(recordings)} recordings, {hours:.2f} h, {path.stat().st_size / 1e6:.2f} MB")
+    example = write_example()
+    print(f"{example}: the app's example recording, {example.stat().st_size / 1e6:.2f} MB")
 
 
 if __name__ == "__main__":

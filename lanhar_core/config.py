@@ -302,6 +302,29 @@ class RuntimeSettings:
 
 
 @dataclass(frozen=True)
+class DefaultModelSettings:
+    """The shipped default recognizer (``lanhar models build-default``, ``lanhar_core.models.shipped``).
+
+    ``data_root``: folder holding the public datasets, one sub-folder per reader (relative
+    paths are relative to the working directory). ``datasets``: comma-separated dataset
+    specs trained on (``NAME`` or ``NAME@PLACEMENT``), one phone-like placement each.
+    ``holdout_fraction``: share of each dataset's subjects never trained on, kept for the
+    measurements in the model card. ``windows_per_label``: training windows drawn per
+    (dataset, activity) from the other subjects; they are interpreted by the rules writer,
+    which costs well under a second per hundred windows, so stage 1 dominates the build.
+    ``reference_windows``: stored windows whose outputs are recorded with the artifact, so
+    a test can check that the shipped files still give what the build measured.
+    """
+
+    data_root: str = "../shared/data"
+    datasets: str = "hapt,motionsense,uschad,dsads@torso"
+    holdout_fraction: float = 0.2
+    windows_per_label: int = 60
+    reference_windows: int = 8
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     data: DataSettings = field(default_factory=DataSettings)
@@ -311,6 +334,7 @@ class Settings:
     sensor_encoder: SensorEncoderSettings = field(default_factory=SensorEncoderSettings)
     eval: EvalSettings = field(default_factory=EvalSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    default_model: DefaultModelSettings = field(default_factory=DefaultModelSettings)
 
     @property
     def db_path(self) -> Path:
@@ -355,6 +379,7 @@ _SECTIONS = {
     "sensor_encoder": SensorEncoderSettings,
     "eval": EvalSettings,
     "runtime": RuntimeSettings,
+    "default_model": DefaultModelSettings,
 }
 
 
@@ -414,6 +439,8 @@ _RANGES: dict[str, _Range] = {
     "sensor_encoder.heading_rotation_deg": _Range(0, 180),
     "sensor_encoder.new_label_steal_rate": _Range(0, 1, high_open=True),
     "llm.batch_poll_s": _POSITIVE,
+    "default_model.holdout_fraction": _OPEN_FRACTION,
+    "default_model.windows_per_label": _Range(2),
 }
 """Allowed ranges; every other number must be finite and >= 0 (counts, seeds, prices, weights)."""
 

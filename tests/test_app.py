@@ -443,3 +443,73 @@ def test_kl_heatmap_sits_beside_the_papers_table_1(app_home: tuple[Path, AppTest
     assert values[0].tolist() == pytest.approx([0.2, 0.08, 0.14])  # sit, walk and the average column
     paper = next(d.value for d in at.dataframe if "relative KL" in d.value.columns)
     assert paper["relative KL"].tolist() == [0.2708, 0.1926, 0.1147]
+def _shipped(at: AppTest) -> AppTest:
+    """Pick the default recognizer shipped with the package (listed after the store's trained runs)."""
+    at.selectbox(key="recognize_model").select("shipped").run()
+    return at
+
+
+def _frame(at: AppTest, column: str) -> pd.DataFrame:
+    """The first table showing ``column`` (AppTest does not expose dataframe keys)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def _labelled_csv(rate_hz: float = 50.0) -> bytes:
+    """Walking (steps at 1.8 Hz) then sitting (still), 40 s each, acc in g, gyro in deg/s, epoch-ms timestamps."""
+    n = int(rate_hz * 40)
+    t = np.arange(2 * n) / rate_hz
+    moving = np.arange(2 * n) < n
+    step = np.sin(2 * np.pi * 1.8 * t) * moving
+    table = pd.DataFrame({
+        "timestamp": 1_700_000_000_000 + np.round(t * 1000).astype(np.int64),
+        "ax": 0.05 * step, "ay": 1.0 + 0.3 * step, "az": 0.1 * step,
+        "gx": 40 * step, "gy": 5 * step, "gz": 2.0, "activity": np.where(moving, "walk", "sit"),
+    })
+    return table.to_csv(index=False).encode()
+
+
+def test_recognize_uses_the_shipped_model_on_the_example(app_home: tuple[Path, AppTest]) -> None:
+    at = _shipped(_page("recognize"))
+    at.button(key="recognize_try_example").click().run()
+    _no_exception(at)
+    assert not at.error
+    assert "truth against prediction" in _plot_title(at, "segments_timeline")
+    assert {m.label for m in at.metric} >= {"Window accuracy", "Segment accuracy"}
+    recall = _frame(at, "recall")
+    assert {"walk", "sit", "stand", "lie"} <= set(recall["activity"])
+    assert at.selectbox(key="recognize_placement").value == "waist"  # the example's placement, and its labels
+    assert sorted(at.multiselect[0].value) == ["downstairs", "lie", "sit", "stand", "upstairs", "walk"]
+    assert any("guessed, change if wrong" in c.value and "g" in c.value for c in at.caption)
+    assert at.get("download_button")
+
+
+def test_recognize_guesses_units_and_clock_of_an_upload(app_home: tuple[Path, AppTest]) -> None:
+    at = _upload_generic(_page("recognize"), "mine.csv", _labelled_csv())
+    by_label = {s.label: s.value for s in at.selectbox}
+    assert (by_label["acc unit"], by_label["gyro unit"], by_label["timestamp unit"]) == ("g", "deg/s", "ms")
+    assert (by_label["timestamp column"], by_label["label column"]) == ("timestamp", "activity")
+    guessed = next(c.value for c in at.caption if "guessed, change if wrong" in c.value)
+    assert "sampling rate: 50.0 Hz" in guessed and "median |acc| is 1.0" in guessed
+
+
+def test_recognize_labelled_upload_shows_truth_against_prediction(app_home: tuple[Path, AppTest]) -> None:
+    at = _upload_generic(_shipped(_page("recognize")), "mine.csv", _labelled_csv())
+    at.button(key="FormSubmitter:mapping_form-Import").click().run()
+    _no_exception(at)
+    assert not at.error
+    assert "truth against prediction" in _plot_title(at, "segments_timeline")
+    chart = next(e for e in at.get("plotly_chart") if "segments_timeline" in e.proto.id)
+    rows = {y for trace in json.loads(chart.proto.spec)["data"] for y in trace["y"]}
+    assert rows == {"truth", "predicted"}
+    confusion = _frame(at, "walk")
+    assert {"walk", "sit"} <= set(confusion.index)
+    assert 20 <= int(confusion.to_numpy().sum()) <= 25  # 80 s at 20 Hz: 25 windows, less those straddling the change
+
+
+def test_recognize_too_short_upload_names_rows_seconds_and_the_window(app_home: tuple[Path, AppTest]) -> None:
+    at = _upload_generic(_page("recognize"), "short.csv", _phone_csv(seconds=0.1))
+    at.button(key="FormSubmitter:mapping_form-Import").click().run()
+    _no_exception(at)
+    assert at.error
+    message = at.error[0].value
+    assert "5 rows = 0.1 s" in message and "a window needs 6 s" in message and "could not be loaded" not in message

@@ -120,13 +120,25 @@ def _recording(parts: list[tuple[str, int]], rate_hz: float) -> Recording:
     return Recording("upload", "r1", "me", signals, rate_hz, none, none.copy())
 
 
+def test_labels_of_an_upload_do_not_decide_where_windows_go() -> None:
+    rec = _recognizer()
+    rec.add_label("a", ["axis 0"], AxisEncoder())
+    plain = _recording([("walk", 3), ("still", 3)], 20.0)
+    labels = np.array(["walk"] * 300 + [None] * 20 + ["sit"] * (plain.n_samples - 320), dtype=object)
+    labelled = Recording("upload", "r1", "me", plain.signals, 20.0, labels, labels.copy())
+    _, _, plain_starts = recognize_recording(rec, plain)
+    segments, _, starts = recognize_recording(rec, labelled)
+    assert list(starts) == list(plain_starts) == list(range(0, plain.n_samples - 120 + 1, 60))
+    assert segments[0].start_s == 0.0 and segments[-1].end_s == pytest.approx(plain.duration_s)
+
+
 def test_recognize_recording_too_short() -> None:
     rec = _recognizer()
     rec.add_label("a", ["axis 0"], AxisEncoder())
     short = _recording([("walk", 1)], 50.0)
     none = np.full(100, None, dtype=object)
     short = Recording("upload", "r0", "me", short.signals[:100], 50.0, none, none.copy())
-    with pytest.raises(RecordingTooShortError):
+    with pytest.raises(RecordingTooShortError, match=r"100 rows = 2\.0 s at 50 Hz; a window needs 6 s"):
         recognize_recording(rec, short)
 
 

@@ -124,22 +124,27 @@ def _add_bands(fig: go.Figure, bands: Sequence[Band]) -> None:
         )
 
 
-def segments_figure(segments: Sequence[Band], title: str = "", height: int = 220) -> go.Figure:
-    """A one-row timeline of recognised segments (one coloured bar per segment)."""
+def segments_figure(segments: Sequence[Band], title: str = "", height: int = 220,
+                    truth: Sequence[Band] | None = None) -> go.Figure:
+    """A timeline of recognised segments (one coloured bar per segment); with ``truth``, a second row
+    of the true activities above it, so a labelled recording shows where the two disagree."""
+    rows = {"truth": truth, "predicted": segments} if truth is not None else {"activity": segments}
     fig = go.Figure()
     shown: set[str] = set()
-    for band in segments:
-        fig.add_trace(
-            go.Bar(
-                x=[band.end_s - band.start_s], y=["activity"], base=[band.start_s], orientation="h",
-                marker={"color": activity_color(band.label), "line": {"color": "#555", "width": 0.5}},
-                name=band.label, legendgroup=band.label, showlegend=band.label not in shown,
-                hovertemplate=f"{band.label}<br>%{{base:.1f}}–{band.end_s:.1f} s<extra></extra>",
+    for row, bands in rows.items():
+        for band in bands:
+            fig.add_trace(
+                go.Bar(
+                    x=[band.end_s - band.start_s], y=[row], base=[band.start_s], orientation="h",
+                    marker={"color": activity_color(band.label), "line": {"color": "#555", "width": 0.5}},
+                    name=band.label, legendgroup=band.label, showlegend=band.label not in shown,
+                    hovertemplate=f"{row}: {band.label}<br>%{{base:.1f}}–{band.end_s:.1f} s<extra></extra>",
+                )
             )
-        )
-        shown.add(band.label)
+            shown.add(band.label)
     fig.update_layout(
-        title={"text": title}, barmode="overlay", height=height, xaxis_title="time (s)", yaxis={"visible": False},
+        title={"text": title}, barmode="overlay", height=height + (60 if truth is not None else 0), xaxis_title="time (s)",
+        yaxis={"visible": truth is not None, "categoryorder": "array", "categoryarray": list(rows)[::-1]},
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 40},
         legend={"orientation": "h", "yanchor": "top", "y": -0.45, "x": 0, "xanchor": "left"},
     )

@@ -9,10 +9,12 @@ is parsed.
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 
 from lanhar_core.data.importers.archive import ExpansionLimits
@@ -21,7 +23,7 @@ from lanhar_core.data.importers.phyphox import import_phyphox
 from lanhar_core.data.importers.sensorlogger import import_sensorlogger
 from lanhar_core.data.importers.tables import header_line, sniff_separator
 from lanhar_core.data.types import Recording
-from lanhar_core.errors import FileTooLargeError
+from lanhar_core.errors import DataFormatError, FileTooLargeError
 
 SENSOR_LOGGER, PHYPHOX, GENERIC = "Sensor Logger export", "phyphox export", "Generic CSV / Parquet"
 PLATFORM_FROM_METADATA = "from Metadata.csv"
@@ -61,6 +63,17 @@ def table_columns(name: str, data: bytes) -> list[str]:
     return [c.strip().strip('"') for c in header.split(sniff_separator(header))] if header else []
 
 
+def read_table_head(name: str, data: bytes, rows: int) -> pd.DataFrame:
+    """The first ``rows`` rows of an uploaded table, for guessing its units and rate."""
+    if name.lower().endswith(".parquet"):
+        return with_upload(name, data, lambda path: pq.read_table(path).slice(0, rows).to_pandas())
+    header = data[:65536].decode("utf-8", errors="replace").splitlines()[0] if data else ""
+    try:
+        return pd.read_csv(io.BytesIO(data), sep=sniff_separator(header), nrows=rows)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataFormatError(f"{name}: cannot read it as a table ({exc})") from exc
+
+
 def import_upload(
     fmt: str,
     name: str,
@@ -70,20 +83,24 @@ def import_upload(
     subject: str = "me",
     limits: ExpansionLimits | None = None,
     platform: str | None = None,
+    placement: str = "",
 ) -> list[Recording]:
     """Recordings of one upload in canonical units; raises the importers' ``LanharError`` on bad input.
 
     ``limits`` caps what archive members may expand to (default: ``DataSettings``'s);
-    ``platform`` ('ios'/'android') is for Sensor Logger exports without ``Metadata.csv``.
+    ``platform`` ('ios'/'android') is for Sensor Logger exports without ``Metadata.csv``;
+    ``placement`` (where the phone was worn) is recorded on phone exports, a generic table
+    takes it from ``spec``.
     """
     check_size(name, len(data), max_upload_mb)
     max_bytes = int(max_upload_mb * 1024 * 1024)
     if fmt == SENSOR_LOGGER:
         return with_upload(name, data, lambda p: import_sensorlogger(
-            p, UPLOAD_DATASET, subject=subject, max_bytes=max_bytes, limits=limits, platform=platform
+            p, UPLOAD_DATASET, subject=subject, placement=placement, max_bytes=max_bytes, limits=limits, platform=platform
         ))
     if fmt == PHYPHOX:
-        return with_upload(name, data, lambda p: import_phyphox(p, UPLOAD_DATASET, subject=subject, max_bytes=max_bytes, limits=limits))
+        return with_upload(name, data, lambda p: import_phyphox(
+            p, UPLOAD_DATASET, subject=subject, placement=placement, max_bytes=max_bytes, limits=limits))
     if spec is None:
         raise ValueError("a generic table needs a column mapping (ImportSpec)")
     return with_upload(name, data, lambda p: import_table(p, spec, max_bytes=max_bytes, limits=limits))

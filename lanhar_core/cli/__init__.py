@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from lanhar_core.errors import LanharError
 
-_AREAS = ("data", "interpret", "quality", "train", "recognize", "bench", "jobs")
+_AREAS = ("data", "interpret", "quality", "train", "recognize", "models", "bench", "jobs")
 
 
 def build_parser() -> argparse.ArgumentParser:

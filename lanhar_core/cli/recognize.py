@@ -1,13 +1,16 @@
 """`lanhar recognize FILE`, `lanhar export RUN`, `lanhar labels add|remove|list`.
 
 A model is named by a stage-2 run id (its ``recognizer`` artifact) or a recognizer
-directory; without one, the newest finished stage-2 run is used.
+directory; without one, the newest finished stage-2 run is used. `lanhar recognize` also
+takes ``--model shipped`` and, when the store has no trained model, uses the default
+recognizer shipped with the package, so a fresh machine recognises without training.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +29,30 @@ from storage import runs
 from storage.db import Store
 
 _INPUT_FORMATS = ("csv", "parquet", "sensorlogger", "phyphox")
+_GUESS_ROWS = 5000
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     rec = sub.add_parser("recognize", help="recognise activities in a recording file and print segments")
     rec.add_argument("file", help="CSV/Parquet table or a phone-app export (Sensor Logger, phyphox)")
-    _model_argument(rec)
+    rec.add_argument(
+        "--model",
+        help="stage-2 run id, recognizer directory or 'shipped' (default: newest finished stage-2 run, else the shipped one)",
+    )
+    rec.add_argument("--labels", help="comma-separated labels to recognise (default: the ones the model was trained on, "
+                     "at --placement when it covers that placement)")
+    rec.add_argument("--all-labels", action="store_true", help="every label the model has a description of")
+    rec.add_argument("--placement", default="", help="where the phone was worn (waist, pocket, ...); checked against the model's")
     rec.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
     rec.add_argument("--input-format", choices=_INPUT_FORMATS, help="default: from the file extension (.csv, .parquet)")
     rec.add_argument("--rate", type=float, help="sampling rate in Hz (tables without a time column)")
-    rec.add_argument("--time-col", help="timestamp column of a table")
-    rec.add_argument("--time-unit", default="s", help="unit of --time-col: s, ms, us, ns")
-    rec.add_argument("--acc-cols", default="acc_x,acc_y,acc_z", help="accelerometer columns (default acc_x,acc_y,acc_z)")
-    rec.add_argument("--gyro-cols", default="gyro_x,gyro_y,gyro_z", help="gyroscope columns (default gyro_x,gyro_y,gyro_z)")
-    rec.add_argument("--acc-unit", default="m/s2", help="m/s2 or g")
-    rec.add_argument("--gyro-unit", default="rad/s", help="rad/s or deg/s")
+    rec.add_argument("--time-col", help="timestamp column of a table (default: guessed from the column names)")
+    rec.add_argument("--time-unit", help="unit of --time-col: s, ms, us, ns (default: guessed from the steps)")
+    rec.add_argument("--acc-cols", help="accelerometer columns x,y,z (default: guessed, e.g. acc_x,acc_y,acc_z)")
+    rec.add_argument("--gyro-cols", help="gyroscope columns x,y,z (default: guessed, e.g. gyro_x,gyro_y,gyro_z)")
+    rec.add_argument("--label-col", help="column of true activities: segments are then scored against it")
+    rec.add_argument("--acc-unit", help="m/s2 or g (default: guessed from the magnitude)")
+    rec.add_argument("--gyro-unit", help="rad/s or deg/s (default: guessed from the largest rates)")
     rec.add_argument("--acc-scale", type=float, default=1.0, help="raw integer counts per --acc-unit (default 1)")
     rec.add_argument("--gyro-scale", type=float, default=1.0, help="raw integer counts per --gyro-unit (default 1)")
     rec.add_argument("--platform", choices=("ios", "android"),
@@ -103,48 +115,95 @@ def _three(text: str, flag: str) -> tuple[str, str, str]:
     return parts  # type: ignore[return-value]
 
 
-def _import_options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
-    if fmt == "sensorlogger":
-        return {"platform": args.platform} if args.platform else {}
+def _table_head(path: Path, fmt: str) -> pd.DataFrame:
+    from lanhar_core.data.importers.generic import sniff_separator
+
+    if fmt == "parquet":
+        return pd.read_parquet(path).head(_GUESS_ROWS)
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        separator = sniff_separator(fh.readline())
+    return pd.read_csv(path, sep=separator, nrows=_GUESS_ROWS)
+
+
+def _import_options(args: argparse.Namespace, fmt: str, path: Path) -> dict[str, Any]:
+    """Importer options from the flags; for a table, what a flag leaves out is guessed from the data (and said)."""
+    from lanhar_core.data.importers.guess import guess_table
+
+    placement = {"placement": args.placement} if args.placement else {}
     if fmt not in ("csv", "parquet"):
-        return {}
+        return {**placement, "platform": args.platform} if fmt == "sensorlogger" and args.platform else placement
+    for scale, unit, flag in ((args.acc_scale, args.acc_unit, "--acc"), (args.gyro_scale, args.gyro_unit, "--gyro")):
+        if scale != 1.0 and not unit:
+            raise DataFormatError(f"{flag}-scale converts raw counts, whose unit cannot be guessed; pass {flag}-unit too")
+    guess = guess_table(_table_head(path, fmt))
+    acc = _three(args.acc_cols, "--acc-cols") if args.acc_cols else guess.acc_columns
+    gyro = _three(args.gyro_cols, "--gyro-cols") if args.gyro_cols else guess.gyro_columns
+    if acc is None or gyro is None:
+        raise DataFormatError(
+            f"{path.name}: cannot tell the {'accelerometer' if acc is None else 'gyroscope'} columns from their names; "
+            "pass --acc-cols and --gyro-cols (x,y,z)"
+        )
+    guessed = []
+    if not args.acc_unit:
+        guessed.append(f"acc unit {guess.acc_unit.value} ({guess.acc_unit.reason})")
+    if not args.gyro_unit:
+        guessed.append(f"gyro unit {guess.gyro_unit.value} ({guess.gyro_unit.reason})")
     options: dict[str, Any] = {
-        "acc_columns": _three(args.acc_cols, "--acc-cols"),
-        "gyro_columns": _three(args.gyro_cols, "--gyro-cols"),
-        "acc_unit": args.acc_unit,
-        "gyro_unit": args.gyro_unit,
+        **placement,
+        "acc_columns": acc,
+        "gyro_columns": gyro,
+        "acc_unit": args.acc_unit or guess.acc_unit.value,
+        "gyro_unit": args.gyro_unit or guess.gyro_unit.value,
         "acc_scale": args.acc_scale,
         "gyro_scale": args.gyro_scale,
     }
-    if args.time_col:
-        options.update(time_column=args.time_col, time_unit=args.time_unit)
+    label = args.label_col or guess.label_column
+    if label:
+        options.update(label_column=label, allow_new_labels=True)
+    time_column = args.time_col or (None if args.rate else guess.time_column)
+    if time_column:
+        if not args.time_unit:
+            guessed.append(f"timestamp unit {guess.time_unit.value} ({guess.time_unit.reason})")
+        options.update(time_column=time_column, time_unit=args.time_unit or guess.time_unit.value)
     elif args.rate:
         options["rate_hz"] = args.rate
     else:
-        raise DataFormatError("a table needs --time-col (timestamps) or --rate (Hz)")
+        raise DataFormatError(f"{path.name}: no timestamp column recognised; pass --time-col (timestamps) or --rate (Hz)")
+    for line in guessed:
+        print(f"guessed {line}; pass the flag if wrong", file=sys.stderr)
     return options
 
 
 def _recognize(args: argparse.Namespace) -> int:
     from lanhar_core.data.ingest import import_source
+    from lanhar_core.eval.recording import score_recording
+    from lanhar_core.models.choice import choice_for, recognizer_for
     from lanhar_core.models.streaming import recognize_recording, segments_frame
 
-    settings, _, directory = _open(args)
+    settings = settings_from(args)
     path = Path(args.file)
     fmt = args.input_format or {".csv": "csv", ".parquet": "parquet"}.get(path.suffix.lower())
     if fmt is None:
         raise DataFormatError(f"cannot tell the format of {path.name}; pass --input-format ({', '.join(_INPUT_FORMATS)})")
-    from lanhar_core.runtime import select_device
-
-    recognizer = open_recognizer(directory, select_device(settings.runtime))
+    choice = choice_for(Store(settings.db_path), args.model)
+    labels = [p.strip() for p in args.labels.split(",") if p.strip()] if args.labels else None
+    recognizer = choice.load() if args.all_labels else recognizer_for(choice, labels, args.placement)
+    print(f"model: {choice.title}; labels: {', '.join(recognizer.label_names)}", file=sys.stderr)
+    note = choice.placement_note(args.placement)
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
     cfg = settings.sensor_encoder
-    source = import_source(settings, "recognize", path, fmt, **_import_options(args, fmt))
+    source = import_source(settings, "recognize", path, fmt, **_import_options(args, fmt, path))
     frames = []
     with progress_bar("recognize") as callback:
         for recording in source.read():
-            segments, _, _ = recognize_recording(
+            segments, predictions, starts = recognize_recording(
                 recognizer, recording, cfg.smooth_windows, cfg.min_segment_s, Progress(callback)
             )
+            if any(label is not None for label in recording.labels):
+                scored = score_recording(recording, recognizer.preprocessing, segments, predictions, starts)
+                print(f"{recording.key}: window accuracy {scored.window_accuracy:.3f}, segment accuracy "
+                      f"{scored.segment_accuracy:.3f} over {scored.labelled_s:.0f} s labelled", file=sys.stderr)
             frame = segments_frame(segments)
             frame.insert(0, "recording", recording.key)
             frames.append(frame)
@@ -180,10 +239,9 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _text_encoder(settings: Settings, recognizer: Recognizer):
-    from lanhar_core.models.text_encoder import TextEncoder
+    from lanhar_core.models.shipped import text_encoder_for
 
-    ref = recognizer.text_encoder_ref or settings.text_encoder.path
-    return TextEncoder.load(ref or None)
+    return text_encoder_for(recognizer.text_encoder_ref or settings.text_encoder.path)
 
 
 def _labels_add(args: argparse.Namespace) -> int:

@@ -22,11 +22,12 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from lanhar_core.config import Settings
 from lanhar_core.data.ingest import IngestReport, Source, ingest_source
 from lanhar_core.data.registry import DatasetInfo
-from lanhar_core.data.types import Recording
+from lanhar_core.data.types import GRAVITY, Recording
 from lanhar_core.errors import DataFormatError
 from lanhar_core.jobs import Progress
 from storage.db import Store
@@ -43,6 +44,37 @@ def sample_dir() -> Path:
 
 def sample_files() -> list[Path]:
     return sorted(sample_dir().glob("*.npz"))
+
+
+EXAMPLE_FILE = "example_phone.csv"
+EXAMPLE_RECORDING = ("hapt.npz", "exp03_user02")
+"""The app's "try an example" recording: HAPT subject 2, whom the default recognizer holds out."""
+EXAMPLE_EPOCH_MS = 1_700_000_000_000
+
+
+def example_path() -> Path:
+    return sample_dir() / EXAMPLE_FILE
+
+
+def write_example(path: Path | None = None) -> Path:
+    """Write one sample recording as a phone-style CSV: epoch milliseconds, acc in g, gyro in rad/s, a label column.
+
+    Like the exports of generic phone logger apps (and unlike the store's canonical form),
+    so the example exercises the same column, unit and clock guessing a real upload does.
+    """
+    path = path or example_path()
+    file, key = EXAMPLE_RECORDING
+    recording = next(r for r in read_sample(sample_dir() / file) if r.key == key)
+    time_ms = EXAMPLE_EPOCH_MS + np.round(np.arange(recording.n_samples) * 1000.0 / recording.rate_hz).astype(np.int64)
+    acc_g = recording.signals[:, :3] / GRAVITY
+    table = pd.DataFrame({
+        "timestamp (ms)": time_ms,
+        **{f"acc_{a} (g)": np.round(acc_g[:, i], 4) for i, a in enumerate("xyz")},
+        **{f"gyro_{a} (rad/s)": np.round(recording.signals[:, 3 + i], 4) for i, a in enumerate("xyz")},
+        "activity": [label or "" for label in recording.labels],
+    })
+    table.to_csv(path, index=False)
+    return path
 
 
 def _codes(values: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -17,7 +17,7 @@ probability of its activity over its windows (for ``unknown``: the mean top prob
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -115,6 +115,17 @@ def segments_from_predictions(
     return segments
 
 
+def too_short_message(recording: Recording, window_s: float) -> str:
+    """What is wrong with a recording too short to recognise, in its own terms: rows, seconds, the window."""
+    size = f"{recording.n_samples} rows = {recording.duration_s:.1f} s at {recording.rate_hz:g} Hz"
+    if recording.duration_s >= window_s:
+        return (
+            f"recording {recording.key!r}: {size}, but gaps split it into pieces shorter than one window "
+            f"({window_s:g} s); record without pauses for at least {window_s:g} s"
+        )
+    return f"recording {recording.key!r}: {size}; a window needs {window_s:g} s, so record for at least {window_s:g} s"
+
+
 def recognize_recording(
     recognizer: Recognizer,
     recording: Recording,
@@ -127,17 +138,19 @@ def recognize_recording(
     A recognizer whose preprocessing works in the body-segment frame gets the recording's
     windows turned into it (the recording's own gait is the upright reference), and the
     label vectors of the recording's placement when it declares one.
+    Every gap-free stretch is windowed, labelled or not; starts are samples at the model's rate.
     """
     progress = progress or Progress()
     pre = recognizer.preprocessing
     progress.update(0, 3, "resampling")
     resampled = resample_recording(recording, pre.rate_hz)
-    windows = make_windows(resampled, pre.window_samples, pre.stride_samples)
+    unlabelled = np.full(resampled.n_samples, None, dtype=object)
+    # Labels (an upload's truth column) must not decide where windows go: windowing a labelled
+    # recording keeps only its labelled runs and cuts at every true change.
+    windows = make_windows(replace(resampled, labels=unlabelled, native_labels=unlabelled.copy()),
+                           pre.window_samples, pre.stride_samples)
     if len(windows) == 0:
-        raise RecordingTooShortError(
-            f"recording {recording.key!r} ({recording.duration_s:.1f} s) has no gap-free stretch of one window "
-            f"({pre.window_samples / pre.rate_hz:.1f} s); record for longer"
-        )
+        raise RecordingTooShortError(too_short_message(recording, pre.window_samples / pre.rate_hz))
     progress.update(1, 3, f"recognising {len(windows)} windows")
     signals = windows.signals
     if pre.frame == "segment":
