@@ -188,7 +188,8 @@ def _sample_texts(store: Store, datasets: Sequence[str]) -> list[str]:
 
 def export_sample_embeddings(store: Store, settings: Settings, datasets: Sequence[str], path: Path = SAMPLE_EMBEDDINGS) -> int:
     """Encode the sample's texts with the configured encoder and write them to ``path``; returns the count."""
-    from lanhar_core.models.text_encoder import load_text_encoder, text_hash
+    from lanhar_core.models.loading import load_text_encoder
+    from lanhar_core.models.text_encoder import text_hash
 
     encoder = load_text_encoder(settings, store)
     texts = sorted(set(_sample_texts(store, datasets)))

@@ -9,8 +9,8 @@ import pytest
 from app.components.plots import epoch_figure, epoch_table, metric_group
 from lanhar_core.config import Settings, with_overrides
 from lanhar_core.errors import CancelledError
-from lanhar_core.jobs import StoreProgress
 from lanhar_core.models.loading import resume_settings
+from lanhar_core.tracking import StoreProgress
 from storage import jobs as job_store
 from storage import runs as run_store
 from storage.db import Store

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from lanhar_core.cli.common import print_table, progress_bar, settings_from
-from lanhar_core.jobs import tracked_job
+from lanhar_core.tracking import tracked_job
 from storage import runs as run_store
 from storage.db import Store
 

@@ -116,7 +116,7 @@ def _three(text: str, flag: str) -> tuple[str, str, str]:
 
 
 def _table_head(path: Path, fmt: str) -> pd.DataFrame:
-    from lanhar_core.data.importers.generic import sniff_separator
+    from lanhar_core.data.importers.tables import sniff_separator
 
     if fmt == "parquet":
         return pd.read_parquet(path).head(_GUESS_ROWS)

