@@ -38,13 +38,13 @@ from lanhar_core.config import DataSettings, SensorEncoderSettings
 from lanhar_core.data import registry
 from lanhar_core.data.types import Recording
 from lanhar_core.errors import InsufficientDataError, RecordingTooShortError
-from lanhar_core.eval.protocols import EXCLUDED_LABELS
 from lanhar_core.eval.recording import score_recording
 from lanhar_core.models import shipped
 from lanhar_core.models.choice import keep_labels
 from lanhar_core.models.model_card import MEASUREMENTS_FILE, rewrite_card
 from lanhar_core.models.recognizer import Recognizer
 from lanhar_core.models.streaming import recognize_recording
+from lanhar_core.vocab import EXCLUDED_LABELS
 
 T0_NS = 1_700_000_000_000_000_000
 LAYOUTS = ("native", "sensorlogger", "phyphox")

@@ -438,7 +438,6 @@ _RANGES: dict[str, _Range] = {
     "eval.quick_sensor_epochs": _AT_LEAST_ONE,
     "sensor_encoder.heading_rotation_deg": _Range(0, 180),
     "sensor_encoder.new_label_steal_rate": _Range(0, 1, high_open=True),
-    "llm.batch_poll_s": _POSITIVE,
     "default_model.holdout_fraction": _OPEN_FRACTION,
     "default_model.windows_per_label": _Range(2),
 }

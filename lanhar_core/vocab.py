@@ -65,6 +65,9 @@ BUILTIN_ACTIVITIES: tuple[Activity, ...] = (
 COMMON_ACTIVITIES: tuple[str, ...] = ("walk", "upstairs", "downstairs", "sit")
 """The four activities the cross-dataset protocol shares (paper section 4.1)."""
 
+EXCLUDED_LABELS: tuple[str, ...] = ("transition",)
+"""Labels never evaluated: postural transitions are short mixtures, not activities."""
+
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "locomotion": ("walk", "jog", "bike"),
     "static": ("sit", "stand", "lie"),

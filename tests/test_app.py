@@ -185,7 +185,7 @@ def test_sample_is_flagged_on_first_run_and_review_opens_on_the_flags(app_home: 
     [job] = job_store.list_jobs(store, SAMPLE_FLAG_JOB, limit=1)
     assert job.status == "finished", job.error
     flagged_runs = {(r.collection, r.dataset) for r in quality_store.list_runs(store, kind="flag") if r.status == "finished"}
-    assert {("rules:rules-v2", "sample_hapt"), ("rules:rules-v2", "sample_motionsense"),
+    assert {("rules:rules-v3", "sample_hapt"), ("rules:rules-v3", "sample_motionsense"),
             ("local:smollm2-135m-instruct", "sample_hapt")} <= flagged_runs
     at = _page("review")
     _no_exception(at)
@@ -383,7 +383,7 @@ def test_shipped_embeddings_cover_the_sample_texts(app_home: tuple[Path, AppTest
 
     with np.load(SAMPLE_EMBEDDINGS, allow_pickle=False) as shipped:
         hashes = {h.decode("ascii") for h in shipped["hashes"]}
-    texts = {t for c in ("rules:rules-v2", "local:smollm2-135m-instruct")
+    texts = {t for c in ("rules:rules-v3", "local:smollm2-135m-instruct")
              for t in interp_store.current_window_interpretations(store, c)["text"]}
     assert np.mean([text_hash(t) in hashes for t in texts]) > 0.95
 
@@ -394,7 +394,7 @@ def test_training_resume_offers_the_runs_own_epochs_and_runs_compare(app_home: t
     settings = load_settings(app_home[0])
     config = {"sensor_encoder": {**dataclasses.asdict(settings.sensor_encoder), "epochs": 300, "lr": 0.0005},
               "data": dataclasses.asdict(settings.data)}
-    run_id = run_store.create_run(store, SENSOR_KIND, config, 0, {"sources": [DATASET], "collection": "rules:rules-v2"}, "test")
+    run_id = run_store.create_run(store, SENSOR_KIND, config, 0, {"sources": [DATASET], "collection": "rules:rules-v3"}, "test")
     for epoch in (1, 2):
         run_store.record_epoch(store, run_id, epoch, 10 * epoch, {"align": 3.0 / epoch},
                                {"val_loss": 2.0, "val_zero_shot_accuracy": 0.2 * epoch, "val_n": 120}, 1.0)
@@ -411,7 +411,7 @@ def test_training_resume_offers_the_runs_own_epochs_and_runs_compare(app_home: t
 
 def test_embeddings_map_defaults_to_the_largest_collection_and_colours_by_flag(app_home: tuple[Path, AppTest]) -> None:
     at = _page("embeddings")
-    assert at.selectbox(key="map_collection").value == "rules:rules-v2"  # 1.5k texts, not the 21 SmolLM2 ones
+    assert at.selectbox(key="map_collection").value == "rules:rules-v3"  # 1.5k texts, not the 21 SmolLM2 ones
     at.button(key="FormSubmitter:map_form-Compute map").click().run()
     _no_exception(at)
     at.radio(key="map_colour").set_value("flag").run()
@@ -431,9 +431,9 @@ def test_map_selection_reads_the_windows_of_the_selected_points() -> None:
 
 
 def test_kl_heatmap_sits_beside_the_papers_table_1(app_home: tuple[Path, AppTest], store: Store) -> None:
-    run_id = quality_store.create_run(store, "kl", "rules:rules-v2", None, {})
+    run_id = quality_store.create_run(store, "kl", "rules:rules-v3", None, {})
     rows = [quality_store.KLRow(label, 0.1, 1.0, value, 10, 10) for label, value in (("walk", 0.08), ("sit", 0.2))]
-    quality_store.add_kl(store, run_id, "sample_hapt", "sample_motionsense", "text", "knn", rows, collection="rules:rules-v2")
+    quality_store.add_kl(store, run_id, "sample_hapt", "sample_motionsense", "text", "knn", rows, collection="rules:rules-v3")
     quality_store.finish_run(store, run_id, "finished")
     at = _page("embeddings")
     _no_exception(at)

@@ -25,6 +25,8 @@ STORE_BOUND = {
     "lanhar_core.eval.texts",
     "lanhar_core.eval.zeroshot",
     "lanhar_core.interpret",
+    "lanhar_core.models.build_default",
+    "lanhar_core.models.choice",
     "lanhar_core.models.loading",
     "lanhar_core.models.train_sensor",
     "lanhar_core.models.train_text",

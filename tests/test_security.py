@@ -152,7 +152,7 @@ def test_damaged_recognizer_files_are_a_model_error(tmp_path: Path, damage: str)
 def test_truncated_exported_artifact_is_a_model_error(tmp_path: Path) -> None:
     recognizer = open_recognizer(_saved_recognizer(tmp_path / "rec"))
     out = export_artifact(recognizer, tmp_path / "artifact")
-    encoder = out / "sensor_encoder.pt"
+    encoder = out / "sensor_encoder.onnx"
     encoder.write_bytes(encoder.read_bytes()[:500])
     with pytest.raises(ModelError, match="damaged"):
         load_artifact(out)

@@ -28,15 +28,13 @@ from lanhar_core.eval.baselines import feature_matrix
 from lanhar_core.eval.splits import SplitError, filter_labels, max_divergence_split, subject_split
 from lanhar_core.quality.kl import fit_gaussian, gaussian_kl, project
 from lanhar_core.signal.segment_frame import to_segment_frame
-from lanhar_core.vocab import COMMON_ACTIVITIES
+from lanhar_core.vocab import COMMON_ACTIVITIES, EXCLUDED_LABELS
 from storage.datasets import load_windows
 from storage.db import Store
 
 OTHER_PER_LABEL = 60
 """Source windows kept per untrained activity for stage-1 new-activity validation."""
 
-EXCLUDED_LABELS: tuple[str, ...] = ("transition",)
-"""Labels never evaluated: postural transitions are short mixtures, not activities."""
 
 
 @dataclass

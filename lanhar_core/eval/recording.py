@@ -23,9 +23,9 @@ from lanhar_core.data.resample import resample_recording
 from lanhar_core.data.types import Recording
 from lanhar_core.errors import InsufficientDataError
 from lanhar_core.eval.metrics import Scores, score
-from lanhar_core.eval.protocols import EXCLUDED_LABELS
 from lanhar_core.models.recognizer import Predictions, Preprocessing
 from lanhar_core.models.streaming import Segment
+from lanhar_core.vocab import EXCLUDED_LABELS
 
 
 @dataclass(frozen=True)

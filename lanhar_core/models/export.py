@@ -168,6 +168,13 @@ def export_artifact(recognizer: Recognizer, out_dir: str | Path, int8: bool = Fa
     return out
 
 
+def _onnxruntime_errors(ort: Any) -> tuple[type[Exception], ...]:
+    """What onnxruntime raises for a truncated or foreign model file (its own classes, not OSError)."""
+    state = ort.capi.onnxruntime_pybind11_state
+    names = ("Fail", "InvalidProtobuf", "InvalidGraph", "NoSuchFile", "InvalidArgument")
+    return tuple(getattr(state, n) for n in names if hasattr(state, n))
+
+
 class ArtifactModel:
     """An exported artifact run by onnxruntime (for checks here; the example file is the standalone one)."""
 
@@ -200,7 +207,7 @@ class ArtifactModel:
             self.labels: list[str] = labels["labels"]
             self.bias = np.asarray(labels.get("bias", [0.0] * len(self.labels)), dtype=np.float32)
             self.label_embeddings = np.load(directory / "label_embeddings.npy")
-        except MODEL_FILE_ERRORS as exc:
+        except (*MODEL_FILE_ERRORS, *_onnxruntime_errors(ort)) as exc:
             raise damaged_model_error(directory, exc) from exc
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
