@@ -111,3 +111,15 @@ def test_jobs_list_into_a_closed_pipe_is_quiet(settings: Settings, store: Store)
     err = process.stderr.read().decode()
     assert process.wait(timeout=120) == 0
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_corrupted_blocks_are_reported_as_a_damaged_store(settings: Settings, tmp_path: Path) -> None:
+    from storage import datasets as dataset_store
+
+    _filled_store(settings.home, tmp_path)
+    raw = bytearray(settings.db_path.read_bytes())
+    for offset in range(16384, len(raw), 2048):
+        raw[offset] ^= 0xFF
+    settings.db_path.write_bytes(bytes(raw))
+    with pytest.raises(StoreError, match="is damaged .*backup"):
+        dataset_store.load_windows(Store(settings.db_path), dataset="synth")
