@@ -65,7 +65,7 @@ _HEADER_BYTES = 3 * 4096
 
 def _damaged(path: Path, detail: str) -> StoreError:
     return StoreError(
-        f"the store {path} is damaged ({detail}); it was probably truncated by a full disk, a crash during a copy "
+        f"the store {path} is damaged ({detail}); it was probably truncated or overwritten by a full disk, a crash during a copy "
         "or a sync tool. Restore lanhar.duckdb from your backup copy, or move it aside (a new store is created) "
         "and re-ingest; interpretations saved with `lanhar interpret export` are safe in their .jsonl.gz files"
     )
@@ -147,6 +147,8 @@ class Store:
         try:
             yield conn
         except duckdb.Error as exc:
+            if "checksum" in str(exc).lower():
+                raise _damaged(self.path, str(exc)) from exc
             if self.read_only and "read-only" in str(exc):
                 raise StoreError(
                     f"the store {self.path} is read-only (no write permission on the file or its folder), so this "

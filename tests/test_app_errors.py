@@ -11,10 +11,11 @@ import time
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 from test_app import _no_exception, _page, _picker, _review_all, _shown_interpretation, app_home, store  # noqa: F401
-from test_importers import _sensor_csv
+from test_importers import _phyphox_csv, _sensor_csv
 
 from app.components.markup import escape, highlight
 from lanhar_core.data.types import GRAVITY
@@ -104,3 +105,14 @@ def test_a_damaged_recognizer_is_a_message_on_the_recognize_page(app_home: tuple
     finally:
         weights.write_bytes(intact)
     _no_exception(_page("recognize"))
+
+
+def test_phyphox_single_csv_upload_is_recognised(app_home: tuple[Path, AppTest]) -> None:
+    acc = pd.read_csv(io.StringIO(_phyphox_csv("acc", 50, 30, (0.1, 0.2, GRAVITY))))
+    gyro = pd.read_csv(io.StringIO(_phyphox_csv("gyro", 50, 30, (0.0, 0.05, 0.0))))
+    data = pd.concat([acc, gyro.drop(columns="Time (s)")], axis=1).to_csv(index=False, sep=";", decimal=",").encode()
+    at = _page("recognize")
+    at.radio(key="recognize_format").set_value("phyphox export").run()
+    at.file_uploader(key="recognize_upload").set_value(("Raw Data.csv", data, "text/csv")).run()
+    _no_exception(at)
+    assert not at.error and at.dataframe

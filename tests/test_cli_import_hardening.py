@@ -185,3 +185,17 @@ def test_recognize_reads_raw_counts_with_the_scale_flags(home: Path, tmp_path: P
     assert main([*base, "--acc-scale", str(ACC_COUNTS_PER_G), "--gyro-scale", str(GYRO_COUNTS_PER_DEG_S)]) == 0
     segments = json.loads(capsys.readouterr().out)
     assert segments and segments[0]["recording"] == "counts/unknown"
+
+
+def test_ingest_dry_run_of_a_reader_writes_nothing(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from test_security import _npy_object_file
+
+    series = np.tile(np.array([[0.0, 0.0, 1.0, 0.1, 0.2, 0.3]]), (600, 1))
+    _npy_object_file(tmp_path / "watch_dataset.npy", {"X": [series], "y": np.array([0]), "y_labels": np.array(["PEN"]),
+                                                       "subject": np.array([1]), "side": np.array([1])})
+    store = Store(home / "lanhar.duckdb")
+    before = snapshot(store)
+    assert main(["--home", str(home), "data", "ingest", "seglearn_watch", str(tmp_path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "seglearn_watch (dry run, nothing written): 1 recordings" in out and "shoulder_pendulum:" in out
+    assert snapshot(store) == before

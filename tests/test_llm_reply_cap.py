@@ -39,3 +39,17 @@ def test_short_replies_are_not_marked(settings: Settings, store: Store) -> None:
     params = row["params"] if isinstance(row["params"], dict) else json.loads(row["params"])
     assert row["text"] == VALID and "reply_truncated_from_chars" not in params and report.truncated == 0
     assert cap_reply("abcdef", 4) == ("abcd", 6) and cap_reply("abc", 4) == ("abc", 0)
+
+
+def test_a_reviewer_regeneration_records_the_cut_too(settings: Settings, store: Store) -> None:
+    from lanhar_core.llm.rules_backend import RulesBackend
+    from lanhar_core.quality.runs import regenerate_one
+
+    add_toy_dataset(store, n_windows=1)
+    interpret_windows(store, settings, "toy", RulesBackend())
+    [current] = it.current_window_interpretations(store, "rules:rules-v2")["interpretation_id"].tolist()
+    with FakeLLMServer(lambda body: VALID + "y" * 50_000) as server:
+        s = _settings(settings, server.base_url, max_reply_chars=3000)
+        new_id = regenerate_one(store, int(current), OpenAIBackend(s.llm))
+    stored = it.get_interpretation(store, new_id)
+    assert len(stored.text) == 3000 and stored.params["reply_truncated_from_chars"] == len(VALID) + 50_000

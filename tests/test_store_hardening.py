@@ -112,3 +112,26 @@ def test_jobs_list_into_a_closed_pipe_is_quiet(settings: Settings, store: Store)
     err = process.stderr.read().decode()
     assert process.wait(timeout=120) == 0
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_corrupted_blocks_are_reported_as_a_damaged_store(settings: Settings, tmp_path: Path) -> None:
+    """One flipped byte per 256 KB block in turn: opening or reading the windows either works
+    (the block holds nothing they need) or says the store is damaged; never a DuckDB error."""
+    from storage import datasets as dataset_store
+
+    _filled_store(settings.home, tmp_path)
+    intact = settings.db_path.read_bytes()
+    when_found = []
+    for block in range((len(intact) - 3 * 4096) // 262144):
+        raw = bytearray(intact)
+        raw[3 * 4096 + block * 262144 + 1000] ^= 0xFF
+        settings.db_path.write_bytes(bytes(raw))
+        stage = "open"
+        try:
+            store = Store(settings.db_path)
+            stage = "query"
+            dataset_store.load_windows(store, dataset="synth")
+        except StoreError as exc:
+            assert "is damaged" in str(exc) and "backup" in str(exc)
+            when_found.append(stage)
+    assert "query" in when_found and "open" in when_found

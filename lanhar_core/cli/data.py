@@ -91,6 +91,8 @@ def _ingest(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     options = _reader_options(args.name, args.placement, args.subjects)
     source = reader_source(args.dataset or args.name, args.path, reader=args.name, **options)
+    if args.dry_run:
+        return _dry_run(settings, source)
     _run_ingest(settings, source, "ingest")
     return 0
 
@@ -148,10 +150,15 @@ def _import(args: argparse.Namespace) -> int:
     options = _table_options(args) if args.format in ("csv", "parquet") else _phone_options(args)
     source = import_source(settings, args.dataset, args.path, args.format, **options)
     if args.dry_run:
-        with progress_bar(f"dry run {source.name}") as callback:
-            print(preview_source(settings, source, Progress(callback)).summary())
-        return 0
+        return _dry_run(settings, source)
     _run_ingest(settings, source, "import")
+    return 0
+
+
+def _dry_run(settings: Settings, source: Source) -> int:
+    """Print what ingesting ``source`` would store, writing nothing (not even a job row)."""
+    with progress_bar(f"dry run {source.name}") as callback:
+        print(preview_source(settings, source, Progress(callback)).summary())
     return 0
 
 
@@ -225,6 +232,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ingest.add_argument("--placement", help="placement(s) to read, comma-separated (readers with several)")
     ingest.add_argument("--subjects", help="only these subjects, comma-separated")
     ingest.add_argument("--as", dest="dataset", help="store it under this name (default: the reader's name)")
+    ingest.add_argument("--dry-run", action="store_true", help="show what would be stored and write nothing")
 
     imp = _command(commands, "import", _import, "import your own data: CSV/Parquet table or a phone-app export")
     imp.add_argument("path", help="table file or folder of tables (csv/parquet), or a phone export (folder, zip, csv)")

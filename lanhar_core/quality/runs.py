@@ -403,7 +403,9 @@ def regenerate_one(store: Store, interpretation_id: int, backend: Backend) -> in
     (new_id,) = store_it.add_interpretations(store, [store_it.InterpretationIn(
         collection=stored.collection, target_kind="window", text=generation.text, backend=backend.name,
         model=backend.model, valid=parsed.valid, invalid_reason=parsed.reason, window_id=stored.window_id,
-        params={**reviser.params, "requested_by": "reviewer"}, fields=dict(parsed.fields), origin="regenerated",
+        params={**reviser.params, "requested_by": "reviewer",
+                **({"reply_truncated_from_chars": generation.truncated_from_chars} if generation.truncated_from_chars else {})},
+        fields=dict(parsed.fields), origin="regenerated",
         prompt=store_it.PromptRecord(spec.template, spec.version, spec.messages, spec.cache_key()),
         prompt_tokens=generation.prompt_tokens, completion_tokens=generation.completion_tokens,
         cost_usd=generation.cost_usd, latency_s=generation.latency_s,
