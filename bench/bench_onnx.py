@@ -62,7 +62,7 @@ def main() -> None:
     windows, truth = task.test.signals, np.asarray(task.test.labels, dtype=str)
     labels = list(task.eval_labels)
     reference = recognizer.predict(windows, allow_unknown=False)
-    rows = [["torch (in memory)", float("nan"), 0.0, 0.0, *_scores(truth, reference.labels, labels)]]
+    rows = [["torch (in memory)", "", "", "", *_scores(truth, reference.labels, labels)]]
     with tempfile.TemporaryDirectory() as tmp:
         out = export_artifact(recognizer, Path(tmp), int8=True)
         for name, file, int8 in (("onnx fp32", ENCODER_FILE, False), ("onnx int8", INT8_FILE, True)):
@@ -70,9 +70,9 @@ def main() -> None:
             emb = np.concatenate([model.embed(windows[i : i + 512]) for i in range(0, len(windows), 512)])
             cosine, probs = recognizer.scores(emb)
             predicted = np.asarray(recognizer.label_names, dtype=object)[probs.argmax(axis=1)]
-            rows.append([name, (out / file).stat().st_size / 1e6,
-                         float(np.abs(emb - recognizer.embed(windows)).max()),
-                         float(np.abs(probs - reference.probabilities).max()),
+            rows.append([name, f"{(out / file).stat().st_size / 1e6:.2f}",
+                         f"{np.abs(emb - recognizer.embed(windows)).max():.1e}",
+                         f"{np.abs(probs - reference.probabilities).max():.1e}",
                          *_scores(truth, predicted, labels)])
     print(f"{args.source} -> {args.target} ({args.variant}, {len(windows)} test windows, "
           f"{'untrained' if args.untrained_text else 'fine-tuned'} text encoder, seed {args.seed})")

@@ -276,6 +276,10 @@ def balanced_window_ids(store: Store, dataset: str, per_label: int) -> list[int]
     return sorted(chosen)
 
 
+_LOAD_CHUNK = 1024
+"""Windows read from the store (and given feature records) per query; batches commit inside a chunk."""
+
+
 def interpret_windows(
     store: Store,
     settings: Settings,
@@ -290,8 +294,9 @@ def interpret_windows(
     """Interpret the windows of ``dataset`` (all, or ``window_ids``; at most the first ``limit``).
 
     Windows that already have a version in ``collection`` are skipped, so re-running the
-    same command resumes an interrupted run. The store is pinned for the run and feature
-    records are computed per batch of windows (``window_features_batch``). Raises ``BackendError`` when a whole batch
+    same command resumes an interrupted run. The store is pinned for the run; windows are
+    read and given feature records (``window_features_batch``) about a thousand at a time,
+    while batches of ``llm.batch_size`` still commit one by one. Raises ``BackendError`` when a whole batch
     fails (the backend is down); everything finished before that is already stored.
     """
     if variant not in VARIANTS:
@@ -315,31 +320,33 @@ def interpret_windows(
         return parse_window_reply(text, forbidden)
 
     batch_size = max(1, settings.llm.batch_size)
+    chunk = batch_size * max(1, _LOAD_CHUNK // batch_size)
     progress.update(0, len(pending), f"{report.skipped} already interpreted")
     segment_frame = _segment_frame_of(store, dataset, pending) if backend.window_frame == "segment" and pending else None
     segment_frame_row = {} if segment_frame is None else {int(w): i for i, w in enumerate(segment_frame.ids)}
     with store.pinned():
-        for start in range(0, len(pending), batch_size):
-            progress.check_cancelled()
-            batch_ids = pending[start : start + batch_size]
-            windows = load_windows(store, ids=batch_ids) if segment_frame is None else segment_frame.subset(
-                np.array([segment_frame_row[w] for w in batch_ids])
+        for chunk_start in range(0, len(pending), chunk):
+            chunk_ids = pending[chunk_start : chunk_start + chunk]
+            windows = load_windows(store, ids=chunk_ids) if segment_frame is None else segment_frame.subset(
+                np.array([segment_frame_row[w] for w in chunk_ids])
             )
             row_of = {int(w): i for i, w in enumerate(windows.ids)}
             features = window_features_batch(windows.signals, windows.rate_hz)
-            targets = []
-            for window_id in batch_ids:
-                row = row_of[window_id]
-                spec = window_prompt(
-                    windows.signals[row], windows.rate_hz, str(windows.placements[row] or ""), candidates,
-                    variant=variant, features=features[row],
-                    upright_known=windows.upright_known is not None and bool(windows.upright_known[row]),
-                )
-                targets.append(_Target({"target_kind": "window", "window_id": window_id}, spec, judge))
-            try:
-                runner.run_batch(targets, "window", progress)
-            finally:
-                report.elapsed_s = time.monotonic() - started
+            for start in range(0, len(chunk_ids), batch_size):
+                progress.check_cancelled()
+                targets = []
+                for window_id in chunk_ids[start : start + batch_size]:
+                    row = row_of[window_id]
+                    spec = window_prompt(
+                        windows.signals[row], windows.rate_hz, str(windows.placements[row] or ""), candidates,
+                        variant=variant, features=features[row],
+                        upright_known=windows.upright_known is not None and bool(windows.upright_known[row]),
+                    )
+                    targets.append(_Target({"target_kind": "window", "window_id": window_id}, spec, judge))
+                try:
+                    runner.run_batch(targets, "window", progress)
+                finally:
+                    report.elapsed_s = time.monotonic() - started
     report.elapsed_s = time.monotonic() - started
     return report
 

@@ -41,10 +41,10 @@ def select_device(cfg: RuntimeSettings) -> torch.device:
 
 def module_device(module: nn.Module) -> torch.device:
     """The device holding ``module``'s parameters (the CPU for a module without any)."""
-    for tensor in module.parameters():
-        return tensor.device
-    for tensor in module.buffers():
-        return tensor.device
+    for parameter in module.parameters():
+        return parameter.device
+    for buffer in module.buffers():
+        return buffer.device
     return torch.device("cpu")
 
 

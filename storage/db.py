@@ -255,6 +255,13 @@ def _current_version(conn: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
+def returned_id(row: tuple | None) -> int:
+    """The id of an ``INSERT ... RETURNING id``; DuckDB always returns the row, so None is a store fault."""
+    if row is None:
+        raise StoreError("the store returned no id for a row it was asked to insert")
+    return int(row[0])
+
+
 def newest_rows(store: Store, table: str, columns: str, kind: str | None, limit: int) -> list[tuple]:
     """Rows of a table with ``kind`` and ``id`` columns (jobs, training runs), newest first."""
     sql = f"SELECT {columns} FROM {table}"

@@ -10,7 +10,7 @@ from typing import Any
 
 from lanhar_core.errors import InvalidValueError, NotFoundError
 from lanhar_core.jobs import RUN_STATUSES
-from storage.db import Store, newest_rows
+from storage.db import Store, newest_rows, returned_id
 
 TERMINAL = RUN_STATUSES[1:]
 """A job in one of these has ended (``lanhar_core.jobs`` says what each means)."""
@@ -55,7 +55,7 @@ def create_job(store: Store, kind: str, params: dict[str, Any], total: int | Non
             "INSERT INTO jobs (kind, status, params, total, pid) VALUES (?, 'running', ?, ?, ?) RETURNING id",
             [kind, json.dumps(params, default=str), total, os.getpid()],
         ).fetchone()
-    return int(row[0])
+    return returned_id(row)
 
 
 def update_job(store: Store, job_id: int, done: int, total: int | None, message: str | None) -> bool:

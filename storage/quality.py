@@ -18,7 +18,7 @@ import pandas as pd
 
 from lanhar_core.errors import InvalidValueError, NotFoundError
 from lanhar_core.jobs import RUN_STATUSES
-from storage.db import Store
+from storage.db import Store, returned_id
 
 RUN_KINDS = ("flag", "regenerate", "factcheck", "kl")
 FLAG_REASONS = ("outlier", "contradiction", "both")
@@ -134,7 +134,7 @@ def create_run(
             "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             [kind, collection, dataset, backend, json.dumps(params, default=str), job_id],
         ).fetchone()
-    return int(row[0])
+    return returned_id(row)
 
 
 def finish_run(

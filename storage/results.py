@@ -19,7 +19,7 @@ import pandas as pd
 
 from lanhar_core.errors import InvalidValueError, NotFoundError
 from lanhar_core.jobs import RUN_STATUSES
-from storage.db import Store
+from storage.db import Store, returned_id
 
 STATUSES = RUN_STATUSES
 
@@ -88,7 +88,7 @@ def add_result(store: Store, benchmark_id: str, result: ResultIn, code_version: 
                 int(result.seed), _json(result.metrics), _json(result.config), float(result.wall_s), code_version,
             ],
         ).fetchone()
-    return int(row[0])
+    return returned_id(row)
 
 
 def get_benchmark(store: Store, benchmark_id: str) -> Benchmark:

@@ -17,7 +17,7 @@ from typing import Any
 
 from lanhar_core.errors import InvalidValueError, NotFoundError, RunStateError
 from lanhar_core.jobs import RUN_STATUSES
-from storage.db import Store, newest_rows
+from storage.db import Store, newest_rows, returned_id
 from storage.jobs import pid_alive
 
 STATUSES = RUN_STATUSES
@@ -88,7 +88,7 @@ def create_run(
             "VALUES (?, 'running', ?, ?, ?, ?, ?, ?) RETURNING id",
             [kind, _json(config), seed, _json(data_selection), code_version, parent_run_id, os.getpid()],
         ).fetchone()
-    return int(row[0])
+    return returned_id(row)
 
 
 def get_run(store: Store, run_id: int) -> RunRecord:

@@ -37,34 +37,38 @@ class Scores:
         }
 
 
-def score(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] | None = None) -> Scores:
+Labels = Sequence[str] | np.ndarray
+"""Label names per window: a list or a numpy array (of str or object)."""
+
+
+def score(y_true: Labels, y_pred: Labels, labels: Sequence[str] | None = None) -> Scores:
     """Accuracy, macro/weighted F1 and the confusion matrix over ``labels`` (rows = truth).
 
     F1 averages run over the true labels only, so a prediction of a label absent from the
     test data (e.g. 'unknown') counts as an error without adding an empty class to the mean.
     """
-    y_true = np.asarray([str(v) for v in y_true])
-    y_pred = np.asarray([str(v) for v in y_pred])
-    if y_true.shape != y_pred.shape:
-        raise InvalidValueError(f"{y_true.size} true labels but {y_pred.size} predictions")
-    if y_true.size == 0:
+    truth = np.asarray([str(v) for v in y_true])
+    predicted = np.asarray([str(v) for v in y_pred])
+    if truth.shape != predicted.shape:
+        raise InvalidValueError(f"{truth.size} true labels but {predicted.size} predictions")
+    if truth.size == 0:
         raise InvalidValueError("cannot score an empty prediction set")
-    present = sorted(set(y_true))
+    present = sorted(set(truth))
     order = list(labels) if labels is not None else present
-    extra = sorted(set(y_pred) - set(order))
+    extra = sorted(set(predicted) - set(order))
     matrix_labels = order + extra
     return Scores(
-        accuracy=float(accuracy_score(y_true, y_pred)),
-        macro_f1=float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
-        weighted_f1=float(f1_score(y_true, y_pred, labels=present, average="weighted", zero_division=0)),
+        accuracy=float(accuracy_score(truth, predicted)),
+        macro_f1=float(f1_score(truth, predicted, labels=present, average="macro", zero_division=0)),
+        weighted_f1=float(f1_score(truth, predicted, labels=present, average="weighted", zero_division=0)),
         labels=tuple(matrix_labels),
-        confusion=confusion_matrix(y_true, y_pred, labels=matrix_labels),
-        n=int(y_true.size),
+        confusion=confusion_matrix(truth, predicted, labels=matrix_labels),
+        n=int(truth.size),
     )
 
 
 def category_accuracy(
-    y_true: Sequence[str], y_pred: Sequence[str], extra_categories: dict[str, str] | None = None
+    y_true: Labels, y_pred: Labels, extra_categories: dict[str, str] | None = None
 ) -> float:
     """Share of predictions in the right category (paper section 4.5).
 

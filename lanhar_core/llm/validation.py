@@ -13,6 +13,7 @@ with a paraphrased heading name.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -118,14 +119,24 @@ def forbidden_terms(activities: Iterable[str]) -> list[str]:
     return sorted(t for t in terms if t.strip())
 
 
+@functools.lru_cache(maxsize=1024)
 def _term_pattern(term: str) -> re.Pattern[str]:
     words = [re.escape(w) for w in re.split(r"[\s_-]+", term.strip()) if w]
     return re.compile(r"(?<![\w-])" + r"[\s_-]+".join(words) + r"(?![\w-])", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=64)
+def _any_term(terms: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern matching any of ``terms``: a valid reply (the common case) costs one search, not one per term."""
+    return re.compile("|".join(f"(?:{_term_pattern(t).pattern})" for t in terms), re.IGNORECASE)
+
+
 def find_forbidden(text: str, forbidden: Iterable[str]) -> list[str]:
     """The forbidden terms that occur in ``text`` as whole words (case-insensitive), in list order."""
-    return [term for term in forbidden if term.strip() and _term_pattern(term).search(text)]
+    terms = tuple(term for term in forbidden if term.strip())
+    if not terms or not _any_term(terms).search(text):
+        return []
+    return [term for term in terms if _term_pattern(term).search(text)]
 
 
 _MARKUP = r"[ \t>#*_\-•]*"

@@ -14,7 +14,7 @@ import random
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -46,7 +46,7 @@ def save_checkpoint(
     """Write a checkpoint atomically (a crash mid-write leaves the previous one intact)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np_state = np.random.get_state()
+    np_state = cast(tuple[Any, ...], np.random.get_state())
     state = {
         "modules": {name: module.state_dict() for name, module in modules.items()},
         "optimizer": optimizer.state_dict(),

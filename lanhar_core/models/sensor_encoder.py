@@ -142,6 +142,9 @@ def window_features(x: torch.Tensor, gravity_mps2: float = GRAVITY, frame: str =
 class InputNormalizer(nn.Module):
     """Feature extraction + standardisation with statistics fitted on training windows."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, frame: str = "device") -> None:
         super().__init__()
         self.gravity_mps2 = GRAVITY

@@ -22,7 +22,7 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -82,10 +82,13 @@ class TextEncoder(nn.Module):
     weights, so the recognizer can turn similarities into calibrated probabilities.
     """
 
+    model: Any
+    """A Hugging Face ``PreTrainedModel`` (``AutoModel``); transformers' own types are not checked here."""
+
     def __init__(
         self,
         model: nn.Module,
-        tokenizer,
+        tokenizer: Any,
         *,
         max_length: int,
         chunk_stride: int,
@@ -289,7 +292,7 @@ class TextEncoder(nn.Module):
         directory.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(str(directory))
         self.tokenizer.save_pretrained(str(directory))
-        meta = {
+        meta: dict[str, Any] = {
             "weights_version": _weights_digest(directory),
             "max_length": self.max_length,
             "chunk_stride": self.chunk_stride,

@@ -229,7 +229,6 @@ def train_sensor_encoder(
     with RunTracker(store, KIND, config, seed, data.selection, parent_id, resume_run_id) as run:
         run_dir = settings.models_dir / f"{KIND}-{run.run_id}"
         checkpoint = run_dir / CHECKPOINT_FILE
-
         batches = -(-len(data.train) // cfg.batch_size)
 
         def record(epoch: int, model: SensorEncoder, entry: dict[str, float]) -> None:
