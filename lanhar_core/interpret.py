@@ -375,6 +375,23 @@ def description_slots(n: int, per_segment: bool) -> list[tuple[int, int, str]]:
     return slots
 
 
+def describe_new_label(settings: Settings, backend: Backend, name: str, display: str = "") -> list[str]:
+    """Descriptions of an activity a user adds, written by ``backend`` (any placement, then per segment).
+
+    Nothing is stored: the caller adds them to a recognizer. Only valid three-aspect replies
+    are returned; ``BackendError`` when none is, so a label is never added without words.
+    """
+    display = display or name.replace("_", " ")
+    slots = description_slots(settings.llm.label_descriptions, settings.llm.placement_descriptions)
+    specs = [label_prompt(name, display, index, total=settings.llm.label_descriptions, segment=segment)
+             for _, index, segment in slots]
+    texts = [g.text for g in backend.generate(specs) if g.ok and parse_label_reply(g.text).valid]
+    if not texts:
+        raise BackendError(f"{backend.name} ({backend.model}) wrote no valid description of {name!r}; "
+                           "pass descriptions yourself (--description)")
+    return texts
+
+
 def _label_catalogue(store: Store, labels: Sequence[str] | None) -> list[tuple[str, str]]:
     known = dict(store_it.store_activities(store)) or {a.name: a.display for a in builtin_by_name().values()}
     builtins = builtin_by_name()

@@ -288,3 +288,19 @@ def test_a_stopped_run_resumes_the_same_batch_instead_of_paying_twice(settings: 
     assert report.done == 3 and report.valid_share == 1.0
     assert len(server.batches) == 1 and server.batch_calls.count("POST /v1/batches") == 1
     assert not state.exists()
+
+
+def test_a_label_a_user_adds_is_described_by_the_configured_backend_for_every_segment(settings: Settings) -> None:
+    """``lanhar labels add NAME`` without --description: the LLM writes the placement-independent descriptions and
+    one set per body segment, each prompt naming its segment (local server speaking the OpenAI protocol)."""
+    from lanhar_core.interpret import describe_new_label
+    from lanhar_core.llm.registry import make_backend
+
+    reply = "1. General description: Salsa is a partner dance.\n2. Sensor patterns: rhythmic steps.\n3. Body parts: legs."
+    with FakeLLMServer(lambda body: reply) as server:
+        s = with_overrides(_settings(settings, server.base_url), "llm", label_descriptions=2)
+        texts = describe_new_label(s, make_backend(s), "salsa", "dancing salsa")
+        prompts = [r["messages"][-1]["content"] for r in server.requests]
+    assert len(texts) == 8 and set(texts) == {reply}
+    assert sum("worn on the thigh" in p for p in prompts) == 2 and sum("worn on the" not in p for p in prompts) == 2
+    assert all("dancing salsa" in p for p in prompts)

@@ -69,7 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     commands = labels.add_subparsers(dest="labels_command", required=True)
     add = commands.add_parser("add", help="add (or re-describe) an activity; no retraining")
     add.add_argument("name")
-    add.add_argument("--description", action="append", required=True, help="a description of the activity (repeatable)")
+    add.add_argument("--description", action="append",
+                     help="a description of the activity (repeatable); without it the configured backend writes them")
     _model_argument(add)
     add.set_defaults(func=_labels_add)
     remove = commands.add_parser("remove", help="remove an activity from a model's label set")
@@ -247,7 +248,17 @@ def _text_encoder(settings: Settings, recognizer: Recognizer):
 def _labels_add(args: argparse.Namespace) -> int:
     settings, _, directory = _open(args)
     recognizer = open_recognizer(directory)
-    recognizer.add_label(args.name, args.description, _text_encoder(settings, recognizer))
+    descriptions = args.description
+    if not descriptions:
+        from lanhar_core.interpret import describe_new_label
+        from lanhar_core.llm.registry import make_backend
+
+        backend = make_backend(settings)
+        descriptions = describe_new_label(settings, backend, args.name)
+        print(f"{len(descriptions)} descriptions of {args.name!r} written by {backend.name} ({backend.model})"
+              + ("; the rules writer knows only the vocabulary's activities: pass --description for a precise one"
+                 if not backend.is_llm else ""))
+    recognizer.add_label(args.name, descriptions, _text_encoder(settings, recognizer))
     recognizer.save(directory)
     print(f"label {args.name!r} added to {directory}; labels: {', '.join(recognizer.label_names)}")
     return 0
