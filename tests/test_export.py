@@ -18,13 +18,7 @@ from lanhar_core.models.recognizer import Preprocessing, Recognizer
 from lanhar_core.models.sensor_encoder import create_sensor_encoder
 from lanhar_core.models.synthetic import ACTIVITIES, synthetic_windows
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _recognizer(frame: str) -> Recognizer:

@@ -15,13 +15,7 @@ from lanhar_core.models.stage2 import AlignmentData, train_epoch, unique_text_id
 from lanhar_core.models.streaming import majority_filter, recognize_recording, segments_from_predictions
 from lanhar_core.models.synthetic import ACTIVITIES, synthetic_windows
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class AxisEncoder:

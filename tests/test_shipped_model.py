@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from lanhar_core.cli import main
 from lanhar_core.config import Settings
@@ -23,12 +22,7 @@ from tests.build_fixtures import write_tiny_motionsense
 TINY_TEXT = {"epochs": 1, "per_class": 4, "val_per_class": 4, "max_length": 32}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_shipped_artifact_loads_and_reproduces_its_recorded_outputs() -> None:

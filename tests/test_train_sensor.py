@@ -23,14 +23,7 @@ from lanhar_core.models.synthetic import ACTIVITIES, synthetic_windows
 from storage import runs
 from storage.db import Store
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models train several times faster on one thread than on two contended ones."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class HashTextEncoder:

@@ -345,16 +345,18 @@ class Recognizer:
         encoder = SensorEncoder(SensorEncoderConfig.from_dict(meta["encoder"]))
         encoder.load_state_dict(torch.load(directory / _WEIGHTS, map_location="cpu", weights_only=True))
         encoder.to(device)
-        recognizer = cls(
-            encoder,
-            Preprocessing.from_dict(meta["preprocessing"]),
-            meta["temperature"],
-            meta["threshold"],
-            meta["threshold_on"],
-            meta.get("text_encoder_ref", ""),
-        )
-        vectors = np.load(directory / _LABELS)
-        for name, vector in zip(meta["labels"], vectors):
+        return cls.from_saved(encoder, meta, directory / _LABELS, directory, meta.get("text_encoder_ref", ""))
+
+    @classmethod
+    def from_saved(cls, encoder: SensorEncoder, meta: dict[str, Any], labels_file: Path, directory: Path,
+                   text_encoder_ref: str) -> Recognizer:
+        """A recognizer around a loaded ``encoder`` from saved metadata, label vectors and label state.
+
+        Shared by ``load`` and the shipped artifact (``models.shipped``), which store weights differently.
+        """
+        recognizer = cls(encoder, Preprocessing.from_dict(meta["preprocessing"]), meta["temperature"], meta["threshold"],
+                         meta["threshold_on"], text_encoder_ref)
+        for name, vector in zip(meta["labels"], np.load(labels_file)):
             recognizer.set_label(name, vector, meta["descriptions"].get(name, []))
         recognizer.load_label_state(directory, meta)
         return recognizer

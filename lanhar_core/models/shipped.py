@@ -34,7 +34,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from lanhar_core.errors import ModelError
-from lanhar_core.models.recognizer import Preprocessing, Recognizer
+from lanhar_core.models.recognizer import Recognizer
 from lanhar_core.models.sensor_encoder import SensorEncoder, SensorEncoderConfig
 from lanhar_core.models.text_encoder import EmbeddingCache, TextEncoder
 
@@ -87,19 +87,7 @@ def load_shipped(directory: Path | None = None) -> Recognizer:
     meta = load_meta(directory)
     encoder = SensorEncoder(SensorEncoderConfig.from_dict(meta["encoder"]))
     encoder.load_state_dict(load_file(str(directory / SENSOR_FILE)))
-    recognizer = Recognizer(
-        encoder,
-        Preprocessing.from_dict(meta["preprocessing"]),
-        meta["temperature"],
-        meta["threshold"],
-        meta["threshold_on"],
-        SHIPPED_REF,
-    )
-    vectors = np.load(directory / LABELS_FILE)
-    for name, vector in zip(meta["labels"], vectors):
-        recognizer.set_label(name, vector, meta["descriptions"].get(name, []))
-    recognizer.load_label_state(directory, meta)
-    return recognizer
+    return Recognizer.from_saved(encoder, meta, directory / LABELS_FILE, directory, SHIPPED_REF)
 
 
 def text_delta(trained: TextEncoder, base: TextEncoder) -> dict[str, torch.Tensor]:
