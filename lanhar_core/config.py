@@ -41,7 +41,7 @@ class LLMSettings:
     ``local_threads`` 0: llama.cpp's default). ``seed`` makes sampling repeatable where the
     backend supports it. ``mode`` (openai backend): 'sync' sends each prompt as a request;
     'batch' sends each run's batch of prompts as one OpenAI Batch API job (half price, answered
-    within ``batch_completion_window``, polled every ``batch_poll_s``; set ``batch_size`` large,
+    within 24 h, polled every ``batch_poll_s``; set ``batch_size`` large,
     e.g. 5000, so a run is a few jobs rather than many). A stopped run resumes its job.
     """
 
@@ -66,7 +66,6 @@ class LLMSettings:
     max_retry_after_s: float = 120.0
     mode: str = "sync"
     batch_poll_s: float = 30.0
-    batch_completion_window: str = "24h"
     api_key: str = field(default="", repr=False)
 
 
