@@ -58,7 +58,7 @@ class LLMSettings:
     segment (trunk, thigh, forearm), which recognition uses for recordings from there.
     ``mode`` (openai backend): 'sync' sends each prompt as a request;
     'batch' sends each run's batch of prompts as one OpenAI Batch API job (half price, answered
-    within ``batch_completion_window``, polled every ``batch_poll_s``; set ``batch_size`` large,
+    within 24 h, polled every ``batch_poll_s``; set ``batch_size`` large,
     e.g. 5000, so a run is a few jobs rather than many). A stopped run resumes its job.
     ``max_reply_chars``: longer replies are cut to this many characters
     before they are validated and stored, and the cut is recorded with the text (a reply
@@ -89,7 +89,6 @@ class LLMSettings:
     max_retry_after_s: float = 120.0
     mode: str = "sync"
     batch_poll_s: float = 30.0
-    batch_completion_window: str = "24h"
     max_reply_chars: int = 8000
     api_key: str = field(default="", repr=False)
 

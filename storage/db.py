@@ -202,8 +202,10 @@ class Store:
         union = " UNION ALL ".join(
             f"SELECT max(block_id) AS b FROM pragma_storage_info('{name}') WHERE persistent" for name in tables
         )
-        last_block = conn.execute(f"SELECT max(b) FROM ({union})").fetchone()[0]
-        block_size = conn.execute("PRAGMA database_size").fetchone()[2]
+        last_row = conn.execute(f"SELECT max(b) FROM ({union})").fetchone()
+        size_row = conn.execute("PRAGMA database_size").fetchone()
+        last_block = last_row[0] if last_row else None
+        block_size = size_row[2] if size_row else 0
         if last_block is None:
             return
         needed = _HEADER_BYTES + (int(last_block) + 1) * int(block_size)

@@ -124,3 +124,16 @@ def test_standalone_example_runs_without_torch_or_lanhar_core(artifact, tmp_path
             assert np.allclose([r["probability"] for r in rows], expected.confidence, atol=1e-4)
         else:
             assert np.allclose([r["probability"] for r in rows], expected.confidence, atol=0.2)
+
+
+def test_cli_export_with_int8_reports_both_models(artifact, home, tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lanhar_core.cli import main
+
+    recognizer, _ = artifact
+    saved = recognizer.save(tmp_path / "recognizer")
+    out = tmp_path / "exported"
+    assert main(["--home", str(home), "export", str(saved), "--out", str(out), "--int8"]) == 0
+    printed = capsys.readouterr().out
+    assert "onnxruntime matches the in-memory one" in printed and "int8 model: max abs diff" in printed
+    assert json.loads((out / "config.json").read_text())["model_int8"] == "sensor_encoder.int8.onnx"
+    assert (out / "sensor_encoder.int8.onnx").exists()

@@ -125,7 +125,7 @@ def _factcheck(args: argparse.Namespace) -> int:
     store = Store(settings.db_path)
     with progress_bar("factcheck") as callback, tracked_job(store, "quality.factcheck", _job_params(args), callback) as progress:
         report = run_factcheck(store, settings, args.collection, args.dataset, progress, progress.job_id)
-    print_table(["rule", "contradictions"], sorted(report.by_rule.items(), key=lambda kv: -kv[1]))
+    print_table(["rule", "contradictions"], report.by_rule.most_common())
     print()
     share = report.n_texts_contradicted / report.n_texts if report.n_texts else 0.0
     print_table(

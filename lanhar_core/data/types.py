@@ -9,6 +9,7 @@ windows cut from resampled recordings, as the store keeps them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -127,6 +128,22 @@ class WindowSet:
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
+
+    @classmethod
+    def concat(cls, parts: Sequence[WindowSet]) -> WindowSet:
+        """One set of the rows of ``parts`` in order (same rate; ``upright_known`` kept when every part has it)."""
+        if not parts:
+            raise InvalidSignalError("no window sets to join")
+        rates = {float(p.rate_hz) for p in parts}
+        if len(rates) > 1:
+            raise InvalidSignalError(f"cannot join windows at rates {sorted(rates)} Hz")
+        known = None if any(p.upright_known is None for p in parts) else np.concatenate([p.upright_known for p in parts])
+        return cls(
+            **{name: np.concatenate([getattr(p, name) for p in parts])
+               for name in ("ids", "signals", "datasets", "subjects", "recording_ids", "placements", "labels", "native_labels")},
+            rate_hz=parts[0].rate_hz,
+            upright_known=known,
+        )
 
     def with_signals(self, signals: np.ndarray, upright_known: np.ndarray) -> WindowSet:
         """The same windows with converted signals (same rows, same order)."""

@@ -196,7 +196,7 @@ def candidate_grid(
     The networks run on ``runtime``'s device (``ConfigError`` when it asks for a missing GPU).
     """
     device = str(select_device(runtime)) if name in ("dcnn", "transformer") else "cpu"
-    torch_args = {"steps": 150 if quick else 1500, "seed": seed, "device": device,
+    torch_args: dict[str, Any] = {"steps": 150 if quick else 1500, "seed": seed, "device": device,
                   "mixed_precision": runtime.mixed_precision}
     rounds = 0.25 if quick else 1.0
     grids: dict[str, list[Any]] = {

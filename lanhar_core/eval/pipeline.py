@@ -41,7 +41,7 @@ from lanhar_core.models.stage2 import (
     unique_text_ids,
 )
 from lanhar_core.models.text_encoder import TextEncoder
-from lanhar_core.models.train_text import ENCODER_ARTIFACT, Stage1Data, fit_text_encoder
+from lanhar_core.models.train_text import ENCODER_ARTIFACT, fit_text_encoder, stage1_data
 from lanhar_core.placement import dominant_segment
 from lanhar_core.vocab import category_of
 from storage import runs as run_store
@@ -143,20 +143,10 @@ def stage1_encoder(
                 f"no training window of {task.source} has an interpretation in {texts.collection!r}; interpret them first"
             )
         extra = activity_categories(store)
-        segment = dominant_segment(train.placements)
-        data = Stage1Data(
-            texts=[texts.windows[int(w)] for w in train.ids],
-            labels=[str(x) for x in train.labels],
-            subjects=[f"{d}/{s}" for d, s in zip(train.datasets, train.subjects)],
-            descriptions={label: select_descriptions(texts.descriptions[label], segment) for label in task.train_labels},
-            categories={label: category_of(label, extra) for label in task.train_labels},
-            selection={"bench_key": key, "source": task.source, "collection": texts.collection, "windows": len(train)},
-            candidates={label: select_descriptions(d, segment) for label, d in texts.descriptions.items()
-                        if label not in task.train_labels and d},
-            other_texts=[] if other is None else [texts.windows[int(w)] for w in other.ids],
-            other_labels=[] if other is None else [str(x) for x in other.labels],
-            other_subjects=[] if other is None else [f"{d}/{s}" for d, s in zip(other.datasets, other.subjects)],
-        )
+        descriptions = {label: d for label, d in texts.descriptions.items() if label in task.train_labels or d}
+        data = stage1_data(train, texts.windows, descriptions, {label: category_of(label, extra) for label in descriptions},
+                           {"bench_key": key, "source": task.source, "collection": texts.collection, "windows": len(train)},
+                           other)
         result = fit_text_encoder(store, settings, data, {**cfg.text_overrides, "seed": seed}, progress)
         run_id = result.run_id
     return load_text_encoder(settings, store, run_id), run_id

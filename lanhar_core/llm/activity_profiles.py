@@ -248,7 +248,7 @@ def description_segment(text: str) -> Segment | None:
     return match.group(1).lower() if match else None  # type: ignore[return-value]
 
 
-def select_descriptions(descriptions: Sequence[str], segment: Segment) -> list[str]:
+def select_descriptions(descriptions: Sequence[str], segment: str) -> list[str]:
     """The descriptions to embed a label with for a recording on ``segment``.
 
     Those written for that segment when there are any, else the placement-independent ones,

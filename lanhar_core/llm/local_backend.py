@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from lanhar_core.config import LLMSettings
 from lanhar_core.errors import BackendUnavailableError
@@ -101,7 +101,7 @@ class LocalBackend:
 
     name = "local"
     is_llm = True
-    window_frame = "device"
+    window_frame: Literal["device", "segment"] = "device"
 
     def __init__(self, llm: LLMSettings) -> None:
         llama_cpp = _import_llama()

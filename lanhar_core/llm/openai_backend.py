@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import openai
@@ -97,7 +97,7 @@ class OpenAIBackend:
 
     name = "openai"
     is_llm = True
-    window_frame = "device"
+    window_frame: Literal["device", "segment"] = "device"
 
     def __init__(
         self, llm: LLMSettings, sleep: Callable[[float], None] = time.sleep, batch_dir: Path | None = None
@@ -170,7 +170,7 @@ class OpenAIBackend:
             try:
                 response = self._client.chat.completions.create(
                     model=self.model,
-                    messages=spec.messages,
+                    messages=cast(Any, spec.messages),
                     temperature=self._llm.temperature,
                     max_tokens=self._llm.max_tokens,
                     seed=self._llm.seed,

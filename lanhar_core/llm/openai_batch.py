@@ -2,7 +2,7 @@
 
 For large collections (a whole dataset through a paid model) the synchronous endpoint is
 slow and dear; the Batch API takes a JSONL file of chat-completion requests, answers them
-within ``completion_window`` at OpenAI's published half price, and returns a JSONL file of
+within 24 hours (the only window the API offers) at OpenAI's published half price, and returns a JSONL file of
 replies. ``BatchRunner.run`` turns a list of prompts into that file (one line per prompt,
 ``custom_id`` = its position and cache key), uploads it, creates the batch, polls it, and
 downloads the replies; the pipeline then validates, stores and caches them exactly as
@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from openai import OpenAI
 
@@ -33,7 +33,7 @@ from lanhar_core.config import LLMSettings
 from lanhar_core.jobs import Progress
 from lanhar_core.llm.base import Generation, PromptSpec
 
-ENDPOINT = "/v1/chat/completions"
+ENDPOINT: Final = "/v1/chat/completions"
 BATCH_PRICE_FACTOR = 0.5
 """OpenAI bills Batch API tokens at half the synchronous price."""
 TERMINAL = ("completed", "expired", "failed", "cancelled")
@@ -110,7 +110,7 @@ class BatchRunner:
     def _submit(self, request: BatchRequest, state: Path) -> str:
         uploaded = self._client.files.create(file=(f"lanhar-{request.key}.jsonl", request.payload), purpose="batch")
         batch = self._client.batches.create(
-            input_file_id=uploaded.id, endpoint=ENDPOINT, completion_window=self._llm.batch_completion_window,
+            input_file_id=uploaded.id, endpoint=ENDPOINT, completion_window="24h",
             metadata={"source": "lanhar-studio", "requests": str(len(request.custom_ids))},
         )
         state.parent.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,7 @@ from lanhar_core.models.model_card import MEASUREMENTS_FILE, write_card
 from lanhar_core.models.recognizer import Recognizer
 from lanhar_core.models.text_encoder import TextEncoder
 from lanhar_core.models.train_sensor import RECOGNIZER_ARTIFACT, train_sensor_encoder
-from lanhar_core.models.train_text import ENCODER_ARTIFACT, Stage1Data, fit_text_encoder
+from lanhar_core.models.train_text import ENCODER_ARTIFACT, Stage1Data, fit_text_encoder, stage1_data
 from lanhar_core.vocab import BUILTIN_ACTIVITIES, category_of
 from storage import runs as run_store
 from storage.activities import activity_categories
@@ -179,21 +179,13 @@ def split_dataset(store: Store, spec: str, options: BuildOptions) -> tuple[Datas
 
 def _stage1_data(store: Store, samples: list[WindowSet], windows: dict[int, str], descriptions: dict[str, list[str]],
                  selection: dict[str, Any]) -> Stage1Data:
-    rows = [(int(w), str(lab), f"{d}/{s}") for ws in samples for w, lab, d, s in zip(ws.ids, ws.labels, ws.datasets, ws.subjects)
-            if int(w) in windows]
-    labels = sorted({lab for _, lab, _ in rows})
-    missing = [label for label in labels if not descriptions.get(label)]
+    used = sorted({str(lab) for ws in samples for w, lab in zip(ws.ids, ws.labels) if int(w) in windows})
+    missing = [label for label in used if not descriptions.get(label)]
     if missing:
         raise InsufficientDataError(f"no valid description of {missing} was written; check `lanhar interpret list`")
     extra = activity_categories(store)
-    return Stage1Data(
-        texts=[windows[w] for w, _, _ in rows],
-        labels=[lab for _, lab, _ in rows],
-        subjects=[s for _, _, s in rows],
-        descriptions={label: descriptions[label] for label in labels},
-        categories={label: category_of(label, extra) for label in labels},
-        selection=selection,
-    )
+    categories = {label: category_of(label, extra) for label in descriptions}
+    return stage1_data(WindowSet.concat(samples), windows, descriptions, categories, selection)
 
 
 def held_out_accuracy(recognizer: Recognizer, parts: list[DatasetPart], trained: list[str]) -> dict[str, dict[str, float]]:
@@ -249,7 +241,7 @@ def build_default(store: Store, settings: Settings, options: BuildOptions, progr
     recognizer = Recognizer.load(sensor_dir)
     text_encoder = TextEncoder.load(run_store.artifacts(store, text_run.run_id)[ENCODER_ARTIFACT])
     trained = sorted(data.descriptions)
-    info = {
+    info: dict[str, Any] = {
         "trained_labels": trained,
         "datasets": [p.record(options.data_root) for p in parts],
         "runs": {"text": text_run.run_id, "sensor": sensor_run.run_id},

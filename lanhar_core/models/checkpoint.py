@@ -12,6 +12,7 @@ import os
 import pickle
 import random
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -37,7 +38,7 @@ class CheckpointState:
 
 def save_checkpoint(
     path: Path,
-    modules: dict[str, nn.Module],
+    modules: Mapping[str, nn.Module],
     optimizer: torch.optim.Optimizer,
     epoch: int,
     step: int,
@@ -67,7 +68,7 @@ def save_checkpoint(
 
 def load_checkpoint(
     path: Path,
-    modules: dict[str, nn.Module],
+    modules: Mapping[str, nn.Module],
     optimizer: torch.optim.Optimizer | None = None,
     restore_rng: bool = True,
 ) -> CheckpointState:

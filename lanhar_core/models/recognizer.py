@@ -182,7 +182,8 @@ class Recognizer:
         self.segment = segment_of(placement) if placement not in _SEGMENT_KEYS else placement
 
     def calibrate(
-        self, embeddings: np.ndarray, labels: Sequence[str], trained: Sequence[str], steal_rate: float, placement: str = ""
+        self, embeddings: np.ndarray, labels: Sequence[str] | np.ndarray, trained: Sequence[str], steal_rate: float,
+        placement: str = "",
     ) -> None:
         """Keep labelled validation embeddings of the trained labels and bias every other label.
 
@@ -194,11 +195,11 @@ class Recognizer:
         self.calibration_segment = segment_of(placement) if placement not in _SEGMENT_KEYS else placement
         if not 0 <= steal_rate < 1:
             raise ConfigError(f"steal_rate must be in [0, 1), got {steal_rate}")
-        labels = np.asarray([str(x) for x in labels], dtype=object)
-        keep = np.isin(labels, list(trained))
+        names = np.asarray([str(x) for x in labels], dtype=object)
+        keep = np.isin(names, list(trained))
         self.trained_labels = set(trained)
         self.steal_rate = float(steal_rate)
-        self._calibration = (np.asarray(embeddings, dtype=np.float32)[keep], labels[keep])
+        self._calibration = (np.asarray(embeddings, dtype=np.float32)[keep], names[keep])
         self._rebias()
 
     def _rebias(self) -> None:
@@ -292,8 +293,8 @@ class Recognizer:
     def save_label_state(self, directory: Path) -> dict[str, Any]:
         """Write the per-segment label vectors and the calibration windows; returns what goes in the metadata."""
         calibration = self._calibration or (self._empty(), np.zeros(0, dtype=object))
-        np.savez(directory / _SEGMENTS_FILE, **{f"vectors_{seg}": v for seg, v in self._vectors.items()},
-                 calibration=calibration[0], calibration_labels=calibration[1].astype(str))
+        arrays: dict[str, Any] = {f"vectors_{seg}": v for seg, v in self._vectors.items()}
+        np.savez(directory / _SEGMENTS_FILE, calibration=calibration[0], calibration_labels=calibration[1].astype(str), **arrays)
         return {"segment": self.segment, "trained_labels": sorted(self.trained_labels), "steal_rate": self.steal_rate,
                 "calibration_segment": self.calibration_segment}
 

@@ -113,7 +113,10 @@ def prepare_stage2_data(
     all_sets = source_sets + target_sets
     datasets = {str(d) for ws in all_sets for d in np.unique(ws.datasets)}
     texts = _texts_by_window(store, collection, datasets)
-    signals, text_list, is_val, val_labels = [], [], [], []
+    signals: list[np.ndarray] = []
+    text_list: list[str] = []
+    is_val: list[np.ndarray] = []
+    val_labels: list[np.ndarray] = []
     counts: dict[str, int] = {}
     for i, ws in enumerate(all_sets):
         keep = np.array([int(w) in texts for w in ws.ids], dtype=bool)

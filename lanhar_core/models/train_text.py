@@ -27,6 +27,7 @@ import torch
 from sklearn.metrics import f1_score
 
 from lanhar_core.config import Settings, TextEncoderSettings, with_overrides
+from lanhar_core.data.types import WindowSet
 from lanhar_core.errors import ConfigError, NotFoundError
 from lanhar_core.eval.splits import subject_split
 from lanhar_core.jobs import Progress
@@ -37,7 +38,7 @@ from lanhar_core.models.recognizer import label_embedding
 from lanhar_core.models.text_decoder import TextDecoder
 from lanhar_core.models.text_encoder import TextEncoder
 from lanhar_core.models.text_views import description_view, window_view
-from lanhar_core.placement import dominant_segment
+from lanhar_core.placement import dominant_segment, segment_of
 from lanhar_core.runtime import select_device, training_autocast
 from lanhar_core.tracking import RunResult, RunTracker
 from lanhar_core.vocab import category_of
@@ -58,6 +59,8 @@ class Stage1Data:
     descriptions of vocabulary labels without training windows (alignment negatives and
     validation candidates). ``other_*``: the source's windows of those labels; only the
     held-out subjects' ones are read, to score new activities (never trained on).
+    ``segments``: each window's body segment (``placement.segment_of``; empty: unknown); a
+    batch is aligned with the descriptions written for its windows' segment.
     """
 
     texts: list[str]
@@ -70,10 +73,13 @@ class Stage1Data:
     other_texts: list[str] = field(default_factory=list)
     other_labels: list[str] = field(default_factory=list)
     other_subjects: list[str] = field(default_factory=list)
+    segments: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not len(self.other_texts) == len(self.other_labels) == len(self.other_subjects):
             raise ConfigError("stage-1 data: other_texts, other_labels and other_subjects must have one row each")
+        if self.segments and len(self.segments) != len(self.texts):
+            raise ConfigError(f"stage-1 data: {len(self.segments)} segments for {len(self.texts)} texts")
         if not len(self.texts) == len(self.labels) == len(self.subjects):
             raise ConfigError(
                 f"stage-1 data rows disagree: {len(self.texts)} texts, {len(self.labels)} labels, {len(self.subjects)} subjects"
@@ -86,15 +92,54 @@ class Stage1Data:
             )
 
 
-    def viewed(self) -> Stage1Data:
-        """The same data as the encoder reads it (``text_views``): conclusions and sensor patterns."""
+    def segment(self) -> str:
+        """The most common segment of the windows: whose descriptions validation scores against."""
+        return dominant_segment(self.segments) if self.segments else "unknown"
+
+    def viewed(self, segment: str) -> Stage1Data:
+        """The data as the encoder reads it for windows of ``segment``: conclusions, and the sensor
+        patterns of the descriptions written for that segment (``text_views``, ``select_descriptions``)."""
+
+        def view(descriptions: dict[str, list[str]]) -> dict[str, list[str]]:
+            return {k: [description_view(d) for d in select_descriptions(v, segment)] for k, v in descriptions.items() if v}
+
         return dataclasses.replace(
             self,
             texts=[window_view(t) for t in self.texts],
             other_texts=[window_view(t) for t in self.other_texts],
-            descriptions={k: [description_view(d) for d in v] for k, v in self.descriptions.items()},
-            candidates={k: [description_view(d) for d in v] for k, v in self.candidates.items() if v},
+            descriptions=view(self.descriptions),
+            candidates=view(self.candidates),
         )
+
+
+def stage1_data(
+    windows: WindowSet,
+    texts: dict[int, str],
+    descriptions: dict[str, list[str]],
+    categories: dict[str, str | None],
+    selection: dict[str, Any],
+    other: WindowSet | None = None,
+) -> Stage1Data:
+    """Stage-1 data from labelled windows with texts: every described label without windows is a candidate.
+
+    ``other`` (optional): windows of activities outside the training labels, for new-activity validation.
+    """
+    rows = [i for i, w in enumerate(windows.ids) if int(w) in texts]
+    used = sorted({str(windows.labels[i]) for i in rows})
+    other_rows = [] if other is None else [i for i, w in enumerate(other.ids) if int(w) in texts]
+    return Stage1Data(
+        texts=[texts[int(windows.ids[i])] for i in rows],
+        labels=[str(windows.labels[i]) for i in rows],
+        subjects=[f"{windows.datasets[i]}/{windows.subjects[i]}" for i in rows],
+        descriptions={label: descriptions.get(label, []) for label in used},
+        categories={label: categories.get(label) for label in used},
+        selection=selection,
+        candidates={label: d for label, d in descriptions.items() if label not in used and d},
+        other_texts=[texts[int(other.ids[i])] for i in other_rows] if other is not None else [],
+        other_labels=[str(other.labels[i]) for i in other_rows] if other is not None else [],
+        other_subjects=[f"{other.datasets[i]}/{other.subjects[i]}" for i in other_rows] if other is not None else [],
+        segments=[segment_of(str(windows.placements[i])) for i in rows],
+    )
 
 
 @dataclass(frozen=True)
@@ -130,6 +175,7 @@ class BalancedSampler:
     def __init__(self, data: Stage1Data, indices: np.ndarray, cfg: TextEncoderSettings) -> None:
         self.data = data
         self.cfg = cfg
+        self.views = {segment: data.viewed(segment) for segment in set(data.segments) or {"unknown"}}
         labels = np.asarray(data.labels, dtype=object)[indices]
         self.pools = {label: indices[labels == label] for label in sorted(set(labels.tolist()))}
         if len(self.pools) < 2:
@@ -162,21 +208,22 @@ class BalancedSampler:
 
     def _batch(self, rows: list[int], labels: list[str], rng: np.random.Generator) -> Batch:
         per_label = 2 if self.cfg.multidesc else 1
+        data = self.views[dominant_segment(self.data.segments[r] for r in rows) if self.data.segments else "unknown"]
         desc_texts, desc_labels = [], []
         for label in labels:
-            options = self.data.descriptions[label]
+            options = data.descriptions[label]
             picks = rng.choice(len(options), size=min(per_label, len(options)), replace=False)
             desc_texts.extend(options[int(i)] for i in picks)
             desc_labels.extend([label] * len(picks))
-        others = sorted(self.data.candidates)
+        others = sorted(data.candidates)
         take = min(self.cfg.vocabulary_negatives, len(others))
         negatives = [others[int(i)] for i in rng.choice(len(others), size=take, replace=False)] if take else []
         return Batch(
-            window_texts=[self.data.texts[r] for r in rows],
-            window_labels=[self.data.labels[r] for r in rows],
+            window_texts=[data.texts[r] for r in rows],
+            window_labels=[data.labels[r] for r in rows],
             desc_texts=desc_texts,
             desc_labels=desc_labels,
-            negative_texts=[self.data.candidates[n][int(rng.integers(len(self.data.candidates[n])))] for n in negatives],
+            negative_texts=[data.candidates[n][int(rng.integers(len(data.candidates[n])))] for n in negatives],
             negative_labels=negatives,
         )
 
@@ -365,16 +412,17 @@ def fit_text_encoder(
         cfg = with_overrides(settings, "text_encoder", **(overrides or {})).text_encoder
     _check_config(cfg)
     torch.manual_seed(cfg.seed)
-    data = data.viewed()
     train_mask, val_mask = validation_split(data.subjects, cfg.val_fraction, cfg.seed)
     sampler = BalancedSampler(data, np.flatnonzero(train_mask), cfg)
+    label_names = sorted(set(data.descriptions) | set(data.candidates))
+    data = sampler.views[data.segment()]
     val_rows = _validation_rows(data, val_mask, cfg)
     val_texts = [data.texts[i] for i in val_rows]
     val_labels = [data.labels[i] for i in val_rows]
     held_out = set(np.asarray(data.subjects, dtype=object)[val_mask].tolist())
     other_rows = [i for i, s in enumerate(data.other_subjects) if s in held_out][: cfg.val_per_class * max(1, len(data.candidates))]
     other = ([data.other_texts[i] for i in other_rows], [data.other_labels[i] for i in other_rows])
-    label_ids = {label: i for i, label in enumerate(sorted(set(data.descriptions) | set(data.candidates)))}
+    label_ids = {label: i for i, label in enumerate(label_names)}
     category_names = sorted({c for c in data.categories.values() if c})
     category_ids = {
         label: category_names.index(data.categories[label]) if data.categories.get(label) else -1 for label in label_ids
@@ -464,26 +512,17 @@ def load_stage1_data(
     skipped = windows.loc[~windows["label"].isin(list(descriptions)), "label"].value_counts().to_dict()
     windows = windows[windows["label"].isin(list(descriptions))]
     loaded = load_windows(store, ids=windows["window_id"].astype(int).tolist())
-    subject_of = {int(i): f"{d}/{s}" for i, d, s in zip(loaded.ids, loaded.datasets, loaded.subjects)}
-    used = sorted(set(windows["label"]))
     extra = activity_categories(store)
-    segment = dominant_segment(loaded.placements)
-    return Stage1Data(
-        texts=windows["text"].tolist(),
-        labels=[str(x) for x in windows["label"]],
-        subjects=[subject_of[int(i)] for i in windows["window_id"]],
-        descriptions={label: select_descriptions(descriptions[label], segment) for label in used},
-        categories={label: category_of(label, extra) for label in used},
-        candidates={label: select_descriptions(d, segment) for label, d in descriptions.items() if label not in used},
-        selection={
-            "sources": list(sources),
-            "collection": collection,
-            "label_collection": label_collection,
-            "windows": int(len(windows)),
-            "skipped_without_description": {str(k): int(v) for k, v in skipped.items()},
-            "segment": segment,
-        },
-    )
+    selection = {
+        "sources": list(sources),
+        "collection": collection,
+        "label_collection": label_collection,
+        "windows": int(len(windows)),
+        "skipped_without_description": {str(k): int(v) for k, v in skipped.items()},
+    }
+    texts = dict(zip(windows["window_id"].astype(int), windows["text"].astype(str)))
+    categories = {label: category_of(label, extra) for label in descriptions}
+    return stage1_data(loaded, texts, descriptions, categories, selection)
 
 
 def train_text_encoder(

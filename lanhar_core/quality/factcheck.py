@@ -379,24 +379,24 @@ def _numeric_claims(text: str) -> list[_Number]:
         if unit == "other":
             continue
         context, new_sentence = _clause_before(text, match.start())
-        line = _line_at(lines, match.start())
-        if new_sentence or line is not previous_line:
+        point_line = _line_at(lines, match.start())
+        if new_sentence or point_line is not previous_line:
             previous = None
-        previous_line = line
+        previous_line = point_line
         rule = next((r for r in NUMERIC_RULES if r.matches(unit, context)), None)
-        if rule is None and line is not None and context.strip() == "":
-            rule = next((r for r in NUMERIC_RULES if r.matches(unit, line.head)), None)
+        if rule is None and point_line is not None and context.strip() == "":
+            rule = next((r for r in NUMERIC_RULES if r.matches(unit, point_line.head)), None)
         if rule is None and previous is not None and previous.unit == unit and _LIST_ITEM.fullmatch(context):
             rule = previous
-        if rule is None and (line is None or line.point is None or unit not in _PHYSICAL_UNITS):
+        if rule is None and (point_line is None or point_line.point is None or unit not in _PHYSICAL_UNITS):
             continue
         previous = rule or previous
         lead = len(context) - len(context.lstrip())
         start = match.start() - len(context) + lead
         snippet = text[start:end].strip()
-        if line is not None and not context.strip():
-            snippet, start = f"{line.head}: {snippet}", line.start
-        found.append(_Number(snippet, low * factor, high * factor, unit, context, start, end, line, rule))
+        if point_line is not None and not context.strip():
+            snippet, start = f"{point_line.head}: {snippet}", point_line.start
+        found.append(_Number(snippet, low * factor, high * factor, unit, context, start, end, point_line, rule))
     return found
 
 

@@ -292,8 +292,9 @@ def _decide(
         item = items[flag.index]
         members, pos = state.cluster_members(flag.index)
         before_count = counts.get(flag.index) if check else None
-        if problems[i] is not None:
-            kind, error = problems[i]
+        problem = problems[i]
+        if problem is not None:
+            kind, error = problem
             current = cluster_distance(members)
             decisions.append(
                 Decision(flag.index, item.interpretation_id, gen.text, kind, current,

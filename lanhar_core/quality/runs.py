@@ -202,7 +202,7 @@ class FactCheckReport:
     n_claims: int
     n_contradictions: int
     n_texts_contradicted: int
-    by_rule: Counter
+    by_rule: Counter[str]
 
 
 def run_factcheck(
@@ -274,15 +274,15 @@ class _Reviser:
         self.params = backend.params()
         self.params_hash = store_it.params_hash(self.params)
         self._prepare = prepare_hook(backend)
-        self.base: dict[int, PromptSpec] = {}
-        self.sent: dict[int, PromptSpec] = {}
+        self.base: dict[int | None, PromptSpec] = {}
+        self.sent: dict[int | None, PromptSpec] = {}
 
     def _base_specs(self, items: list[ItemState]) -> None:
         missing = [it for it in items if it.window_id not in self.base]
         if not missing:
             return
-        windows = load_windows(self.store, ids=[it.window_id for it in missing])
-        row_of = {int(w): i for i, w in enumerate(windows.ids)}
+        windows = load_windows(self.store, ids=[int(it.window_id) for it in missing if it.window_id is not None])
+        row_of: dict[int | None, int] = {int(w): i for i, w in enumerate(windows.ids)}
         for it in missing:
             row = row_of[it.window_id]
             signals, placement = windows.signals[row], str(windows.placements[row] or "")
@@ -341,7 +341,9 @@ def run_regeneration(
     with _run(store, "regenerate", collection, dataset, run_params, f"{backend.name}:{backend.model}", job_id) as run_id:
         frame = current_texts(store, collection, dataset)
         candidates, forbidden = dataset_candidates(store, dataset)
-        features = features_by_window(store, frame["window_id"])
+        features: dict[int | None, dict[str, float]] = {
+            w: f for w, f in features_by_window(store, frame["window_id"]).items()
+        }
         locked = _locked(frame)
         items = [
             ItemState(int(i), int(w), g, str(t), bool(lk))
@@ -466,7 +468,7 @@ def _by_label(values: np.ndarray, labels: Sequence[str | None], wanted: Sequence
 def _subsample(labels: np.ndarray, wanted: Sequence[str], limit: int, seed: int) -> np.ndarray:
     """Rows to keep: at most ``limit`` per wanted label, seeded, so features are computed only for those."""
     rng = np.random.default_rng(seed)
-    keep = []
+    keep: list[int] = []
     for lab in wanted:
         rows = np.flatnonzero(labels == lab)
         keep.extend(rng.choice(rows, size=limit, replace=False) if rows.size > limit else rows)

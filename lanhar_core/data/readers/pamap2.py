@@ -99,7 +99,7 @@ def _pieces(t: np.ndarray, activity: np.ndarray, signals: np.ndarray, max_gap_s:
     """Ranges with a non-zero activity, finite signals and no timestamp gap."""
     usable = (activity != 0) & np.isfinite(signals).all(axis=1)
     edges = np.diff(np.concatenate([[0], usable.astype(np.int8), [0]]))
-    result = []
+    result: list[slice] = []
     for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
         result.extend(slice(a + s.start, a + s.stop) for s in split_at_gaps(t[a:b], max_gap_s))
     return result
