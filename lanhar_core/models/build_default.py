@@ -163,10 +163,10 @@ def ingest_public(store: Store, settings: Settings, options: BuildOptions, progr
         ingest_source(store, settings, reader_source(name, folder, **reader_options), Progress(cancel_event=progress.cancel_event))
 
 
-def split_dataset(store: Store, spec: str, options: BuildOptions) -> tuple[DatasetPart, WindowSet]:
-    """(the dataset's part of the build, its training sample) with whole subjects held out."""
+def split_dataset(store: Store, spec: str, options: BuildOptions, frame: str) -> tuple[DatasetPart, WindowSet]:
+    """(the dataset's part of the build, its training sample) with whole subjects held out, in ``frame``'s axes."""
     name, placement = split_spec(spec)
-    windows = labelled(load_spec(store, spec))
+    windows = labelled(load_spec(store, spec, frame))
     split = subject_split(windows.subjects, options.holdout_fraction, options.seed)
     sample = per_label_sample(windows.subset(split.train), options.windows_per_label, options.seed)
     part = DatasetPart(
@@ -188,11 +188,12 @@ def _stage1_data(store: Store, samples: list[WindowSet], windows: dict[int, str]
     return stage1_data(WindowSet.concat(samples), windows, descriptions, categories, selection)
 
 
-def held_out_accuracy(recognizer: Recognizer, parts: list[DatasetPart], trained: list[str]) -> dict[str, dict[str, float]]:
+def held_out_accuracy(directory: Path, parts: list[DatasetPart], trained: list[str]) -> dict[str, dict[str, float]]:
     """Window-level accuracy and macro-F1 per dataset on its held-out subjects.
 
-    Each dataset is scored among its own (trained) activities, as a user recognising such a
-    recording would offer them; ``unknown`` is not allowed, so the numbers are the encoder's.
+    Each dataset is scored among its own (trained) activities with the label vectors of its
+    placement, as a user recognising such a recording would be offered them (calibration
+    included); ``unknown`` is not allowed, so the numbers are the encoder's.
     """
     results = {}
     for part in parts:
@@ -201,10 +202,11 @@ def held_out_accuracy(recognizer: Recognizer, parts: list[DatasetPart], trained:
         if not labels:
             continue
         windows = part.held_out.subset(np.isin(truth, labels))
-        narrowed = Recognizer(recognizer.encoder, recognizer.preprocessing, recognizer.temperature)
-        for name in labels:
-            narrowed.set_label(name, recognizer.label_embeddings[recognizer.label_names.index(name)])
-        predicted = narrowed.predict(windows.signals, allow_unknown=False).labels
+        recognizer = Recognizer.load(directory)
+        recognizer.use_placement(part.placement)
+        for name in [n for n in recognizer.label_names if n not in labels]:
+            recognizer.remove_label(name)
+        predicted = recognizer.predict(windows.signals, allow_unknown=False).labels
         scores = score(windows.labels.astype(str), predicted.astype(str))
         results[part.spec] = {"windows": len(windows), "labels": len(labels), "accuracy": scores.accuracy,
                               "macro_f1": scores.macro_f1}
@@ -224,7 +226,7 @@ def build_default(store: Store, settings: Settings, options: BuildOptions, progr
     if options.sensor_epochs is not None:
         settings = with_overrides(settings, "sensor_encoder", epochs=options.sensor_epochs)
     ingest_public(store, settings, options, progress)
-    parts, samples = zip(*(split_dataset(store, spec, options) for spec in options.datasets))
+    parts, samples = zip(*(split_dataset(store, spec, options, settings.data.frame) for spec in options.datasets))
     backend = make_backend(settings, BACKEND)
     collection = default_collection(backend)
     for part, sample in zip(parts, samples):
@@ -252,7 +254,7 @@ def build_default(store: Store, settings: Settings, options: BuildOptions, progr
         "interpretations": collection,
     }
     reference_texts = [texts.descriptions[label][0] for label in trained[:3]]
-    info["held_out_accuracy"] = held_out_accuracy(Recognizer.load(sensor_dir), list(parts), trained)
+    info["held_out_accuracy"] = held_out_accuracy(sensor_dir, list(parts), trained)
     (options.out / MEASUREMENTS_FILE).unlink(missing_ok=True)  # measured on the previous model, if any
     shipped.write_shipped(options.out, recognizer, text_encoder, info,
                                   _reference_windows(list(parts), options.reference_windows, options.seed), reference_texts)
