@@ -38,6 +38,8 @@ from storage.db import Store
 
 IMPORT_TYPES = ["csv", "txt", "tsv", "parquet", "zip"]
 GUESS_ROWS = 5000  # rows read to guess units and rate for the form's defaults
+MIN_RATE_HZ, MAX_RATE_HZ = 1.0, 1000.0  # the form's range for a fixed rate
+MIN_SCALE = 0.001  # counts per unit must be positive; the form refuses 0 itself
 _NONE = "(none)"
 _NO_TIME = "(fixed rate)"
 MAX_LISTED_WINDOWS = 500  # windows offered in the picker at once; narrower filters show the others
@@ -194,14 +196,14 @@ def import_options(columns: list[str], guess_head: pd.DataFrame, default_name: s
         acc_unit = acc_cols[3].selectbox("acc unit", list(ACC_UNITS), index=option_index(list(ACC_UNITS), guess.acc_unit.value),
                                          key="import_acc_unit")
         acc_scale = acc_cols[4].number_input(
-            "acc counts per unit", min_value=0.0, value=1.0, key="import_acc_scale",
+            "acc counts per unit", min_value=MIN_SCALE, value=1.0, key="import_acc_scale",
             help="Raw integer counts per acc unit (e.g. 16384 per g for a +/-2 g int16 accelerometer); 1 for real values")
         gyro = [gyro_cols[i].selectbox(f"gyro {a}", columns, index=option_index(columns, gyro_guess[i], i + 4),
                                        key=f"import_gyro_{a}") for i, a in enumerate("xyz")]
         gyro_unit = gyro_cols[3].selectbox("gyro unit", list(GYRO_UNITS),
                                            index=option_index(list(GYRO_UNITS), guess.gyro_unit.value), key="import_gyro_unit")
         gyro_scale = gyro_cols[4].number_input(
-            "gyro counts per unit", min_value=0.0, value=1.0, key="import_gyro_scale",
+            "gyro counts per unit", min_value=MIN_SCALE, value=1.0, key="import_gyro_scale",
             help="Raw integer counts per gyro unit (e.g. 131 per deg/s); 1 for real values")
         timing = st.columns(4)
         time_options = [_NO_TIME, *columns]
@@ -209,7 +211,8 @@ def import_options(columns: list[str], guess_head: pd.DataFrame, default_name: s
                                           key="import_time_col")
         time_unit = timing[1].selectbox("timestamp unit", list(TIME_UNITS),
                                         index=option_index(list(TIME_UNITS), guess.time_unit.value), key="import_time_unit")
-        rate = timing[2].number_input("fixed rate (Hz)", 1.0, 1000.0, float(guess.rate_hz.value or 50.0), key="import_rate")
+        guessed_rate = min(max(float(guess.rate_hz.value or 50.0), MIN_RATE_HZ), MAX_RATE_HZ)
+        rate = timing[2].number_input("fixed rate (Hz)", MIN_RATE_HZ, MAX_RATE_HZ, guessed_rate, key="import_rate")
         sign = timing[3].selectbox("sign convention", list(SIGNS), key="import_sign",
                                    help="iOS reports acceleration with the opposite sign")
         grouping = st.columns(3)
