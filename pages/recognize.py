@@ -16,6 +16,7 @@ import streamlit as st
 
 from app.components.context import get_settings, get_store
 from app.components.errors import user_errors
+from app.components.filters import option_index
 from app.components.plots import Band, imu_figure, segments_figure
 from app.components.uploads import (
     FORMATS,
@@ -113,10 +114,6 @@ def guessed_spec(guess: TableGuess, placement: str) -> ImportSpec | None:
     )
 
 
-def _index(options: list[str], value: object, fallback: int = 0) -> int:
-    return options.index(value) if value in options else min(fallback, len(options) - 1)
-
-
 def generic_spec(name: str, data: bytes, placement: str) -> ImportSpec | None:
     """The column-mapping form of a generic table, filled with guesses; ``None`` until it is submitted."""
     columns = table_columns(name, data)
@@ -129,18 +126,18 @@ def generic_spec(name: str, data: bytes, placement: str) -> ImportSpec | None:
     with st.form("mapping_form"):
         st.markdown("**Column mapping**")
         acc_cols, gyro_cols = st.columns(4), st.columns(4)
-        acc = [acc_cols[i].selectbox(f"acc {a}", columns, index=_index(columns, acc_guess[i], i + 1)) for i, a in enumerate("xyz")]
-        acc_unit = acc_cols[3].selectbox("acc unit", list(ACC_UNITS), index=_index(list(ACC_UNITS), guess.acc_unit.value))
-        gyro = [gyro_cols[i].selectbox(f"gyro {a}", columns, index=_index(columns, gyro_guess[i], i + 4)) for i, a in enumerate("xyz")]
-        gyro_unit = gyro_cols[3].selectbox("gyro unit", list(GYRO_UNITS), index=_index(list(GYRO_UNITS), guess.gyro_unit.value))
+        acc = [acc_cols[i].selectbox(f"acc {a}", columns, index=option_index(columns, acc_guess[i], i + 1)) for i, a in enumerate("xyz")]
+        acc_unit = acc_cols[3].selectbox("acc unit", list(ACC_UNITS), index=option_index(list(ACC_UNITS), guess.acc_unit.value))
+        gyro = [gyro_cols[i].selectbox(f"gyro {a}", columns, index=option_index(columns, gyro_guess[i], i + 4)) for i, a in enumerate("xyz")]
+        gyro_unit = gyro_cols[3].selectbox("gyro unit", list(GYRO_UNITS), index=option_index(list(GYRO_UNITS), guess.gyro_unit.value))
         timing = st.columns(5)
         time_options = [_NO_TIME, *columns]
-        time_column = timing[0].selectbox("timestamp column", time_options, index=_index(time_options, guess.time_column))
-        time_unit = timing[1].selectbox("timestamp unit", list(TIME_UNITS), index=_index(list(TIME_UNITS), guess.time_unit.value))
+        time_column = timing[0].selectbox("timestamp column", time_options, index=option_index(time_options, guess.time_column))
+        time_unit = timing[1].selectbox("timestamp unit", list(TIME_UNITS), index=option_index(list(TIME_UNITS), guess.time_unit.value))
         rate = timing[2].number_input("fixed rate (Hz)", 1.0, 1000.0, 50.0)
         sign = timing[3].selectbox("sign convention", list(SIGNS), help="iOS reports acceleration with the opposite sign")
         label_options = [_NO_LABEL, *columns]
-        label_column = timing[4].selectbox("label column", label_options, index=_index(label_options, guess.label_column),
+        label_column = timing[4].selectbox("label column", label_options, index=option_index(label_options, guess.label_column),
                                            help="Activity per row: the page then shows truth against prediction")
         st.caption("  \n".join([
             _guessed("acc unit", guess.acc_unit.value, guess.acc_unit.reason),

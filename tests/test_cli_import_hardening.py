@@ -73,6 +73,19 @@ def test_folder_of_int16_files_imports_one_recording_per_file_with_the_file_in_t
     assert abs(float(np.median(np.linalg.norm(signals[:, :, :3], axis=2))) - GRAVITY) < 1.5
 
 
+def test_zip_of_the_folder_imports_the_same_recordings(home: Path, tmp_path: Path) -> None:
+    folder = _public_folder(tmp_path)
+    packed = tmp_path / "public.zip"
+    with zipfile.ZipFile(packed, "w") as archive:
+        for file in sorted(folder.rglob("*.csv")):
+            archive.write(file, file.relative_to(folder).as_posix())
+        archive.writestr("README.md", "not a table")
+    assert main(_import_args(home, packed, *SCALES)) == 0
+    with Store(home / "lanhar.duckdb").connect() as conn:
+        recordings = sorted(r[0] for r in conn.execute("SELECT key FROM recordings WHERE dataset = 'pub'").fetchall())
+    assert recordings == ["s01/A/unknown", "s01/B/unknown", "s02/A/unknown"]
+
+
 def test_raw_counts_without_a_scale_are_refused_naming_the_flag(home: Path, tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(_import_args(home, _public_folder(tmp_path), "--acc-unit", "g", "--gyro-unit", "deg/s")) == 2

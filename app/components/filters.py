@@ -21,3 +21,8 @@ def pick_one(label: str, options: Sequence[str], key: str, container=st) -> str 
         container.caption(f"No {label.lower()} to choose from.")
         return None
     return container.selectbox(label, list(options), key=key)
+
+
+def option_index(options: Sequence[object], value: object, fallback: int = 0) -> int:
+    """``value``'s position in ``options`` for a widget's default, else ``fallback`` (clipped to the options)."""
+    return list(options).index(value) if value in options else max(0, min(fallback, len(options) - 1))

@@ -13,12 +13,13 @@ import io
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import pyarrow.parquet as pq
 
-from lanhar_core.data.importers.archive import ExpansionLimits
-from lanhar_core.data.importers.generic import ImportSpec, import_table
+from lanhar_core.data.importers.archive import ExpansionLimits, list_names, read_member
+from lanhar_core.data.importers.generic import TABLE_SUFFIXES, ImportSpec, import_table
 from lanhar_core.data.importers.phyphox import import_phyphox
 from lanhar_core.data.importers.sensorlogger import import_sensorlogger
 from lanhar_core.data.importers.tables import header_line, sniff_separator
@@ -34,6 +35,7 @@ FORMATS = {
     PHYPHOX: ["zip", "csv"],
     GENERIC: ["csv", "txt", "tsv", "parquet"],
 }
+T = TypeVar("T")
 UPLOAD_DATASET = "upload"
 """Dataset name given to uploaded recordings (they are recognised, never stored)."""
 
@@ -47,12 +49,26 @@ def check_size(name: str, size: int, max_upload_mb: float) -> None:
         )
 
 
-def with_upload(name: str, data: bytes, read: Callable[[Path], list[Recording]]) -> list[Recording]:
+def with_upload(name: str, data: bytes, read: Callable[[Path], T]) -> T:
     """Write the upload to a temporary file, run ``read`` on it, and remove the file again."""
     with tempfile.TemporaryDirectory(prefix="lanhar-upload-") as folder:
         path = Path(folder) / Path(name).name
         path.write_bytes(data)
         return read(path)
+
+
+def first_table(name: str, data: bytes, limits: ExpansionLimits | None = None) -> tuple[str, bytes]:
+    """The upload itself, or for a zip of tables its first table (gunzipped), to fill the column-mapping form."""
+    if not name.lower().endswith(".zip"):
+        return name, data
+
+    def first(path: Path) -> tuple[str, bytes]:
+        tables = [n for n in list_names(path) if n.lower().endswith(TABLE_SUFFIXES)]
+        if not tables:
+            raise DataFormatError(f"{name}: the archive holds no table ({', '.join(TABLE_SUFFIXES)})")
+        return tables[0].removesuffix(".gz"), read_member(path, tables[0], limits)
+
+    return with_upload(name, data, first)
 
 
 def table_columns(name: str, data: bytes) -> list[str]:

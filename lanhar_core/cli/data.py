@@ -15,6 +15,7 @@ from lanhar_core.cli.common import print_table, progress_bar, settings_from
 from lanhar_core.config import Settings
 from lanhar_core.data import registry
 from lanhar_core.data.download import download_dataset
+from lanhar_core.data.importers.generic import parse_label_map
 from lanhar_core.data.ingest import (
     IMPORT_FORMATS,
     IngestReport,
@@ -97,16 +98,6 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _label_map(text: str | None) -> dict[str, str]:
-    mapping = {}
-    for pair in _split(text) or []:
-        native, sep, canonical = pair.partition("=")
-        if not sep or not native.strip() or not canonical.strip():
-            raise DataFormatError(f"--label-map entries look like native=canonical, got {pair!r}")
-        mapping[native.strip()] = canonical.strip()
-    return mapping
-
-
 def _three(text: str | None, flag: str) -> tuple[str, str, str] | None:
     parts = _split(text)
     if parts is None:
@@ -128,7 +119,7 @@ def _table_options(args: argparse.Namespace) -> dict[str, Any]:
                 "recording_column": args.recording_col, "acc_scale": args.acc_scale, "gyro_scale": args.gyro_scale}
     options.update({k: v for k, v in optional.items() if v is not None})
     if args.label_map:
-        options["label_map"] = _label_map(args.label_map)
+        options["label_map"] = parse_label_map(args.label_map)
     if args.new_labels:
         options["allow_new_labels"] = True
     return options

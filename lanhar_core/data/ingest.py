@@ -229,6 +229,10 @@ class RecordingPreview:
     samples_outside_windows: int
 
 
+RECORDING_PREVIEW_COLUMNS = ("key", "file", "native rate", "samples", "seconds", "windows", "samples in no window")
+"""Columns of ``DryRunReport.recording_rows``."""
+
+
 @dataclass
 class DryRunReport:
     """What ``ingest_source`` would store, computed without touching the store (``--dry-run``).
@@ -245,6 +249,14 @@ class DryRunReport:
     p99_gyro_rad_s: float
     max_gyro_rad_s: float
 
+    def recording_rows(self) -> list[tuple[str, ...]]:
+        """One row per recording, in ``RECORDING_PREVIEW_COLUMNS`` order: the table the CLI prints and the app shows."""
+        return [
+            (r.key, r.source_file, f"{r.native_rate_hz:g} Hz", str(r.native_samples), f"{r.duration_s:.1f} s",
+             str(r.windows), str(r.samples_outside_windows))
+            for r in self.recordings
+        ]
+
     def summary(self) -> str:
         total = sum(self.windows_per_label.values())
         lines = [f"{self.dataset} (dry run, nothing written): {len(self.recordings)} recordings -> {total} windows"]
@@ -253,12 +265,8 @@ class DryRunReport:
             f"  units after conversion: median |acc| {self.median_acc_mps2:.2f} m/s^2 (gravity is 9.81), "
             f"|gyro| 99th percentile {self.p99_gyro_rad_s:.2f} rad/s, peak {self.max_gyro_rad_s:.2f} rad/s"
         )
-        lines.append("  recordings (key, file, native rate, samples, seconds, windows, samples in no window):")
-        lines += [
-            f"    {r.key}  {r.source_file}  {r.native_rate_hz:g} Hz  {r.native_samples}  {r.duration_s:.1f} s  "
-            f"{r.windows}  {r.samples_outside_windows}"
-            for r in self.recordings
-        ]
+        lines.append(f"  recordings ({', '.join(RECORDING_PREVIEW_COLUMNS)}):")
+        lines += ["    " + "  ".join(row) for row in self.recording_rows()]
         outside = sum(r.samples_outside_windows for r in self.recordings)
         if outside:
             lines.append(
@@ -391,6 +399,8 @@ def import_source(settings: Settings, name: str, path: Path, fmt: str, **options
     ``data.max_compression_ratio``) are passed to the importer as well, because exports may
     be archives whose members are checked one by one.
     """
+    if not name.strip():
+        raise DataFormatError("the dataset needs a name (--name, or the app's dataset name field)")
     path = Path(path)
     files = source_files(path)
     max_bytes = int(settings.data.max_upload_mb * 1024 * 1024)

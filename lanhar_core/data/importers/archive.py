@@ -107,7 +107,7 @@ def _is_tar(path: Path) -> bool:
     return path.is_file() and any(path.name.endswith(ext) for ext in (".tar", ".tar.xz", ".txz", ".tar.gz", ".tgz", ".tar.bz2"))
 
 
-def _is_zip(path: Path) -> bool:
+def is_zip(path: Path) -> bool:
     """A readable zip; a file named .zip that is not one (truncated, renamed) is an error, not a single file."""
     if path.is_file() and zipfile.is_zipfile(path):
         return True
@@ -147,7 +147,7 @@ def iter_members(path: Path, limits: ExpansionLimits | None = None) -> Iterator[
     if path.is_dir():
         for file in sorted(p for p in path.rglob("*") if p.is_file()):
             yield file.relative_to(path).as_posix(), file.read_bytes()
-    elif _is_zip(path):
+    elif is_zip(path):
         with _open_zip(path) as archive:
             for info in _zip_members(archive):
                 yield info.filename, _read_zip_member(archive, info, f"{path.name}/{info.filename}", limits)
@@ -178,7 +178,7 @@ def list_names(path: Path) -> list[str]:
     """Member names without reading their contents (folders, zips and single files; tars are read once)."""
     if path.is_dir():
         return sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
-    if _is_zip(path):
+    if is_zip(path):
         with _open_zip(path) as archive:
             return [i.filename for i in _zip_members(archive)]
     if path.is_file() and not _is_tar(path):
@@ -191,7 +191,7 @@ def read_member(path: Path, name: str, limits: ExpansionLimits | None = None) ->
     limits = _limits(limits)
     if path.is_dir():
         data = (path / name).read_bytes()
-    elif _is_zip(path):
+    elif is_zip(path):
         with _open_zip(path) as archive:
             try:
                 info = archive.getinfo(name)

@@ -9,7 +9,8 @@ specific error rather than storing data in the wrong units.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import io
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pyarrow as pa
 
 from lanhar_core.config import DataSettings
 from lanhar_core.data.importers import checks
-from lanhar_core.data.importers.archive import ExpansionLimits, read_file_capped
+from lanhar_core.data.importers.archive import ExpansionLimits, gunzip_capped, is_zip, iter_members
 from lanhar_core.data.importers.tables import parse_csv
 from lanhar_core.data.importers.timeline import to_uniform
 from lanhar_core.data.registry import DatasetInfo
@@ -85,17 +86,52 @@ class ImportSpec:
         )
 
 
-def _read_table(path: Path, max_bytes: int | None, limits: ExpansionLimits | None) -> pd.DataFrame:
-    checks.check_file_size(path, max_bytes)
-    name = path.name.lower()
+def parse_label_map(text: str | None) -> dict[str, str]:
+    """``ImportSpec.label_map`` from the ``native=canonical,...`` text the CLI flag and the app's field take."""
+    mapping = {}
+    for pair in (part.strip() for part in (text or "").split(",")):
+        if not pair:
+            continue
+        native, sep, canonical = pair.partition("=")
+        if not sep or not native.strip() or not canonical.strip():
+            raise DataFormatError(f"--label-map (the app's label map) entries look like native=canonical, got {pair!r}")
+        mapping[native.strip()] = canonical.strip()
+    return mapping
+
+
+def _parse_table(data: bytes, where: str, limits: ExpansionLimits | None) -> pd.DataFrame:
+    """A table from a file's bytes, by its name: Parquet, or CSV/TSV/TXT (gunzipped under the limits)."""
+    name = where.lower()
     if name.endswith((".parquet", ".pq")):
         try:
-            return pd.read_parquet(path)
+            return pd.read_parquet(io.BytesIO(data))
         except (ValueError, OSError, pa.ArrowException) as exc:
-            raise DataFormatError(f"{path.name}: cannot be read as a Parquet table: {exc}") from exc
+            raise DataFormatError(f"{where}: cannot be read as a Parquet table: {exc}") from exc
     if name.endswith((".csv", ".csv.gz", ".txt", ".tsv", ".txt.gz", ".tsv.gz")):
-        return parse_csv(read_file_capped(path, path.name, limits), path.name)
-    raise DataFormatError(f"{path.name}: unsupported file type; use .csv, .csv.gz, .tsv, .txt or .parquet")
+        return parse_csv(gunzip_capped(data, where, limits) if name.endswith(".gz") else data, where)
+    raise DataFormatError(f"{where}: unsupported file type; use .csv, .csv.gz, .tsv, .txt or .parquet")
+
+
+def _tables(path: Path, max_bytes: int | None, limits: ExpansionLimits | None) -> Iterator[tuple[str, pd.DataFrame]]:
+    """``(where, table)`` for each table of ``path``: a table file, a folder of them, or a zip of them.
+
+    A zip is read member by member under the expansion ``limits`` (the app's upload of a
+    folder); its other members (a README, a license) are ignored, as in a folder.
+    """
+    if is_zip(path):
+        checks.check_file_size(path, max_bytes)
+        found = False
+        for member, data in iter_members(path, limits):
+            if member.lower().endswith(TABLE_SUFFIXES):
+                found = True
+                yield member, _parse_table(data, f"{path.name}/{member}", limits)
+        if not found:
+            raise DataFormatError(f"{path.name}: the archive holds no table ({', '.join(TABLE_SUFFIXES)})")
+        return
+    for file in table_files(path):
+        checks.check_file_size(file, max_bytes)
+        where = file.relative_to(path).as_posix() if path.is_dir() else file.name
+        yield where, _parse_table(file.read_bytes(), where, limits)
 
 
 def _labels(values: pd.Series | None, spec: ImportSpec, n: int, where: str) -> tuple[np.ndarray, np.ndarray]:
@@ -166,7 +202,7 @@ def _file_key(where: str) -> str:
 def import_table(
     path: Path, spec: ImportSpec, max_bytes: int | None = None, limits: ExpansionLimits | None = None
 ) -> list[Recording]:
-    """Read, validate and convert ``path`` (a table or a folder of tables) into canonical recordings.
+    """Read, validate and convert ``path`` (a table, or a folder or zip of tables) into canonical recordings.
 
     ``max_bytes`` defaults to ``data.max_upload_mb``, per file. Everything is validated before
     anything is returned, so a caller that stores the result never stores half a folder.
@@ -175,16 +211,12 @@ def import_table(
     _check_spec(spec, path.name)
     time_factor = checks.parse_unit("time unit", spec.time_unit, checks.TIME_UNITS)[1] if spec.time_column else 1.0
     recordings = []
-    for file in table_files(path):
-        where = file.relative_to(path).as_posix() if path.is_dir() else file.name
-        recordings.extend(_import_file(file, where, spec, time_factor, max_bytes, limits))
+    for where, table in _tables(path, max_bytes, limits):
+        recordings.extend(_import_file(table, where, spec, time_factor))
     return recordings
 
 
-def _import_file(
-    file: Path, where: str, spec: ImportSpec, time_factor: float, max_bytes: int | None, limits: ExpansionLimits | None
-) -> list[Recording]:
-    table = _read_table(file, max_bytes, limits)
+def _import_file(table: pd.DataFrame, where: str, spec: ImportSpec, time_factor: float) -> list[Recording]:
     split_by = [c for c in (spec.subject_column, spec.recording_column) if c]
     needed = [*spec.acc_columns, *spec.gyro_columns, *(c for c in (spec.time_column, spec.label_column) if c), *split_by]
     checks.require_columns(table.columns.astype(str), needed, where)
