@@ -40,7 +40,7 @@ from lanhar_core.eval.recording import score_recording
 from lanhar_core.models.choice import ModelChoice, available_models, keep_labels
 from lanhar_core.models.recognizer import Recognizer
 from lanhar_core.models.shipped import available, load_meta, text_encoder_for
-from lanhar_core.models.streaming import recognize_recording, segments_frame
+from lanhar_core.models.streaming import NO_UPRIGHT_REFERENCE, recognize_recording, segments_frame
 from storage.embedding_cache import StoreEmbeddingCache
 
 MAX_PLOTTED_SAMPLES = 20_000  # longer recordings are thinned for the plot only; recognition uses every sample
@@ -269,6 +269,8 @@ def show_results(recognizer: Recognizer, recording: Recording) -> None:
     """Segments timeline (with truth when labelled), the segments table and CSV, the signals and per-window scores."""
     cfg = get_settings().sensor_encoder
     segments, predictions, starts = recognize_recording(recognizer, recording, cfg.smooth_windows, cfg.min_segment_s)
+    if predictions.upright_known is False:
+        st.warning(NO_UPRIGHT_REFERENCE.capitalize(), icon=":material/accessibility_new:")
     bands = [Band(s.start_s, s.end_s, s.activity) for s in segments]
     truth = show_truth(recognizer, recording, segments, predictions, starts)
     title = f"{len(segments)} segments" + (": truth against prediction" if truth is not None else "")

@@ -217,3 +217,19 @@ def test_label_vectors_follow_the_recordings_segment(tmp_path) -> None:
     assert rec.label_embeddings[0].argmax() == 1
     rec.save(tmp_path / "r")
     assert Recognizer.load(tmp_path / "r").label_embeddings[0].argmax() == 1
+
+
+def test_a_recording_without_walking_is_flagged_for_a_segment_frame_model() -> None:
+    torch.manual_seed(0)
+    encoder = create_sensor_encoder("patch", 8, width=16, layers=1)
+    rec = Recognizer(encoder, Preprocessing(20.0, 120, 60, frame="segment"), temperature=0.1)
+    rec.add_label("a", ["axis 0"], AxisEncoder())
+    t = np.arange(20 * 60) / 20.0
+    still = np.zeros((len(t), 6), dtype=np.float32)
+    still[:, 2] = 9.81
+    walking = still.copy()
+    walking[:, 2] += 4.0 * np.sin(2 * np.pi * 1.8 * t)
+    none = np.full(len(t), None, dtype=object)
+    _, sitting, _ = recognize_recording(rec, Recording("upload", "still", "me", still, 20.0, none, none.copy()))
+    _, walked, _ = recognize_recording(rec, Recording("upload", "walk", "me", walking, 20.0, none, none.copy()))
+    assert sitting.upright_known is False and walked.upright_known is True

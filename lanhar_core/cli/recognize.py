@@ -179,7 +179,7 @@ def _recognize(args: argparse.Namespace) -> int:
     from lanhar_core.data.ingest import import_source
     from lanhar_core.eval.recording import score_recording
     from lanhar_core.models.choice import choice_for, recognizer_for
-    from lanhar_core.models.streaming import recognize_recording, segments_frame
+    from lanhar_core.models.streaming import NO_UPRIGHT_REFERENCE, recognize_recording, segments_frame
 
     settings = settings_from(args)
     path = Path(args.file)
@@ -201,6 +201,8 @@ def _recognize(args: argparse.Namespace) -> int:
             segments, predictions, starts = recognize_recording(
                 recognizer, recording, cfg.smooth_windows, cfg.min_segment_s, Progress(callback)
             )
+            if predictions.upright_known is False:
+                print(f"warning: {recording.key}: {NO_UPRIGHT_REFERENCE}", file=sys.stderr)
             if any(label is not None for label in recording.labels):
                 scored = score_recording(recording, recognizer.preprocessing, segments, predictions, starts)
                 print(f"{recording.key}: window accuracy {scored.window_accuracy:.3f}, segment accuracy "

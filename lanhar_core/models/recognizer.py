@@ -110,13 +110,19 @@ def label_embedding(descriptions: Sequence[str], text_encoder: TextEmbedder) -> 
 
 @dataclass
 class Predictions:
-    """Per-window answers. ``labels`` may hold ``UNKNOWN``; ``probabilities``/``cosine`` are (n, k)."""
+    """Per-window answers. ``labels`` may hold ``UNKNOWN``; ``probabilities``/``cosine`` are (n, k).
+
+    ``upright_known`` (set by ``streaming.recognize_recording`` for a segment-frame model):
+    False when the recording had no gait to find the worn segment's axis from, so postures
+    were judged in device axes and are unreliable.
+    """
 
     labels: np.ndarray
     confidence: np.ndarray
     probabilities: np.ndarray
     cosine: np.ndarray
     label_names: list[str]
+    upright_known: bool | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])

@@ -152,12 +152,13 @@ def recognize_recording(
     if len(windows) == 0:
         raise RecordingTooShortError(too_short_message(recording, pre.window_samples / pre.rate_hz))
     progress.update(1, 3, f"recognising {len(windows)} windows")
-    signals = windows.signals
+    signals, known = windows.signals, None
     if pre.frame == "segment":
-        signals, _ = recording_to_segment_frame(signals, pre.rate_hz)
+        signals, known = recording_to_segment_frame(signals, pre.rate_hz)
     if recording.placement:
         recognizer.use_placement(recording.placement)
     predictions = recognizer.predict(signals)
+    predictions.upright_known = known
     progress.update(2, 3, "smoothing")
     segments = segments_from_predictions(
         predictions, windows.starts, pre.rate_hz, pre.window_samples, pre.stride_samples, smooth_windows, min_segment_s
@@ -170,3 +171,12 @@ def segments_frame(segments: list[Segment]) -> pd.DataFrame:
     """Segments as a table (start_s, end_s, activity, confidence, n_windows)."""
     columns = ["start_s", "end_s", "activity", "confidence", "n_windows"]
     return pd.DataFrame([asdict(s) for s in segments], columns=columns)
+
+
+NO_UPRIGHT_REFERENCE = (
+    "this recording has no walking (at least 3 windows of steps), so how the device sits on the body is "
+    "unknown and postures (sitting, standing, lying) are judged in the device's own axes: unreliable. "
+    "Record a few steps with the device worn as it is, in the same recording."
+)
+"""The warning shown when ``Predictions.upright_known`` is False."""
+
