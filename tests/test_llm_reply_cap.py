@@ -47,7 +47,7 @@ def test_a_reviewer_regeneration_records_the_cut_too(settings: Settings, store: 
 
     add_toy_dataset(store, n_windows=1)
     interpret_windows(store, settings, "toy", RulesBackend())
-    [current] = it.current_window_interpretations(store, "rules:rules-v2")["interpretation_id"].tolist()
+    [current] = it.current_window_interpretations(store, "rules:rules-v3")["interpretation_id"].tolist()
     with FakeLLMServer(lambda body: VALID + "y" * 50_000) as server:
         s = _settings(settings, server.base_url, max_reply_chars=3000)
         new_id = regenerate_one(store, int(current), OpenAIBackend(s.llm))

@@ -38,7 +38,7 @@ def _corrupt(text: str) -> str:
 @pytest.fixture
 def collection(store: Store, settings: Settings) -> dict[str, int]:
     add_toy_dataset(store, n_windows=24)
-    interpret_windows(store, settings, "toy", RulesBackend())
+    interpret_windows(store, settings, "toy", RulesBackend("rules-v2"))
     current = it.current_window_interpretations(store, COLLECTION, "toy")
     walk = current[current["label"] == "walk"].reset_index(drop=True)
     planted = {}
@@ -76,7 +76,7 @@ def test_flag_and_factcheck_runs_find_the_planted_corruption(store: Store, setti
 def test_regeneration_fixes_the_free_corruption_and_leaves_the_reviewed_one(
     store: Store, settings: Settings, collection: dict[str, int]
 ) -> None:
-    report = run_regeneration(store, _settings(settings), COLLECTION, "toy", RulesBackend(), embed)
+    report = run_regeneration(store, _settings(settings), COLLECTION, "toy", RulesBackend("rules-v2"), embed)
     summary = q.get_run(store, report.run_id).summary
     assert summary["n_accepted"] >= 1
     assert summary["mean_distance_after"] < summary["mean_distance_before"]
@@ -111,7 +111,7 @@ def test_kl_run_on_raw_and_features(store: Store, settings: Settings) -> None:
 
 def test_regenerate_one_stores_the_revision_as_the_next_current_version(store: Store, collection: dict[str, int]) -> None:
     window = collection["free_window"]
-    new_id = regenerate_one(store, collection["free"], RulesBackend())
+    new_id = regenerate_one(store, collection["free"], RulesBackend("rules-v2"))
     revised = it.get_interpretation(store, new_id)
     assert revised.origin == "regenerated" and revised.parent_id == collection["free"]
     assert NOISE not in revised.text and revised.valid
@@ -120,6 +120,6 @@ def test_regenerate_one_stores_the_revision_as_the_next_current_version(store: S
     assert current.loc[window, "interpretation_id"] == new_id
 
     locked_window = collection["locked_window"]
-    regenerate_one(store, collection["locked"], RulesBackend())
+    regenerate_one(store, collection["locked"], RulesBackend("rules-v2"))
     current = it.current_window_interpretations(store, COLLECTION, "toy").set_index("window_id")
     assert current.loc[locked_window, "interpretation_id"] == collection["locked"], "an accepted version stays current"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from lanhar_core.cli import main
@@ -45,9 +44,12 @@ def test_a_changed_weight_is_caught_by_the_reference_check(tmp_path: Path) -> No
     copy.mkdir()
     for path in shipped.SHIPPED_DIR.iterdir():
         (copy / path.name).write_bytes(path.read_bytes())
-    labels = np.load(copy / shipped.LABELS_FILE)
-    labels[:, 0] += 0.5
-    np.save(copy / shipped.LABELS_FILE, labels)
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(str(copy / shipped.SENSOR_FILE))
+    name = next(k for k, v in weights.items() if v.dtype.is_floating_point and v.ndim == 2)
+    weights[name] = weights[name] + 0.5
+    save_file(weights, str(copy / shipped.SENSOR_FILE))
     with pytest.raises(ModelError, match="no longer reproduces"):
         shipped.check_reference(copy)
 
@@ -115,8 +117,9 @@ def test_adding_unrelated_labels_leaves_clearly_known_real_windows_unchanged() -
     """Real recordings of the built-in sample (HAPT at the waist, MotionSense in a pocket): the windows the
     shipped model names with confidence keep their answer when unrelated activities are described and added.
 
-    Without calibration the new labels take 8-25% of them (measured when this test was written); with it
-    they may take at most ``sensor_encoder.new_label_steal_rate`` of the validation windows.
+    Without calibration (steal rate 0) these three labels took 41 of 199 such windows (21%) when this test was
+    written, with it 5 (2.5%): each may take at most ``sensor_encoder.new_label_steal_rate`` of the validation
+    windows. The labels are ones the model was not trained on (a trained label is never biased).
     """
     from lanhar_core.data.sample import read_sample, sample_files
     from lanhar_core.models.choice import keep_labels, shipped_choice
@@ -125,7 +128,8 @@ def test_adding_unrelated_labels_leaves_clearly_known_real_windows_unchanged() -
     choice = shipped_choice()
     full = choice.load()
     encoder = shipped.shipped_text_encoder()
-    unrelated = ("rowing", "rope_jump", "badminton")
+    unrelated = ("rope_jump", "badminton", "shoulder_pendulum")
+    assert not set(unrelated) & full.trained_labels
     kept = changed = 0
     for path in sample_files():
         for recording in list(read_sample(path))[:2]:
