@@ -129,6 +129,11 @@ def render_card(meta: dict[str, Any], build: dict[str, Any], measurements: dict[
         f"{meta['preprocessing']['rate_hz']:g} Hz.",
         "- Transitions (sit-to-stand and the like) were left out of training; they show up as one of their neighbours "
         "or as 'unknown'.",
+        "- How the device sits on the body, when a recording has no walking in it: the model reads postures in the "
+        "worn segment's frame, found from the recording's own steps; a seated-only or single-activity file keeps "
+        "its device axes and is often wrong (the app and the CLI warn). This is why the full-recording accuracy of "
+        "MotionSense, USC-HAD and DSADS, recorded one activity per file, is far below their stored-window accuracy, "
+        "which finds the frame from all of a person's recordings; HAPT's recordings contain walking.",
         f"- Windows whose best probability is below {meta['threshold']:g} are answered 'unknown'.",
         "",
         "## Files",
