@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app.components.cached import largest_collection
 from app.components.context import get_settings, get_store
 from app.components.errors import user_errors
 from app.components.jobs import show_job, start_job
@@ -40,7 +41,8 @@ def start_form(store: Store) -> None:
         return
     c1, c2 = st.columns(2)
     stage = c1.radio("Stage", [STAGE_1, STAGE_2], horizontal=True, key="train_stage")
-    collection = c2.selectbox("Interpretation collection", collections["collection"].tolist(), key="train_collection")
+    collection = c2.selectbox("Interpretation collection", collections["collection"].tolist(), key="train_collection",
+                              index=largest_collection(collections))
     covered = sorted(interp_store.current_window_interpretations(store, collection)["dataset"].unique())
     settings = get_settings()
     with st.form("train_form"):

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from app_fixtures import phone_csv, register_recognizer
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Selectbox
 
@@ -25,10 +25,7 @@ from app.components.markup import escape
 from lanhar_core.config import load_settings
 from lanhar_core.interpret import interpret_windows
 from lanhar_core.llm.rules_backend import RulesBackend
-from lanhar_core.models.recognizer import Preprocessing, Recognizer
-from lanhar_core.models.sensor_encoder import create_sensor_encoder
 from lanhar_core.models.train_sensor import KIND as SENSOR_KIND
-from lanhar_core.models.train_sensor import RECOGNIZER_ARTIFACT
 from lanhar_core.sample_interpretations import SAMPLE_FLAG_JOB
 from storage import datasets as data_store
 from storage import interpretations as interp_store
@@ -54,20 +51,6 @@ def _page(name: str) -> AppTest:
 
 def _no_exception(at: AppTest) -> None:
     assert not at.exception, [e.message for e in at.exception]
-
-
-def _register_recognizer(store: Store, home: Path) -> None:
-    """An untrained recognizer saved like stage 2 saves one: enough to drive the page."""
-    settings = load_settings(home)
-    encoder = create_sensor_encoder(settings.sensor_encoder.preset, 16, settings.data.window_samples)
-    recognizer = Recognizer(encoder, Preprocessing.from_settings(settings), temperature=0.1)
-    rng = np.random.default_rng(0)
-    for name in ("walk", "sit"):
-        recognizer.set_label(name, rng.normal(size=16), [f"{name} description"])
-    directory = recognizer.save(home / "models" / "test-recognizer")
-    run_id = run_store.create_run(store, SENSOR_KIND, {}, 0, {"sources": [DATASET]}, "test")
-    run_store.add_artifact(store, run_id, RECOGNIZER_ARTIFACT, directory)
-    run_store.finish_run(store, run_id, "finished", 0.0)
 
 
 def _add_review_data(store: Store, home: Path) -> None:
@@ -109,7 +92,7 @@ def app_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, A
         store = Store(load_settings(home).db_path)
         _wait_for_sample_flags(store)
         _add_review_data(store, home)
-        _register_recognizer(store, home)
+        register_recognizer(store, home)
         yield home, first
     finally:
         if previous is None:
@@ -295,15 +278,6 @@ def test_bulk_reject_of_a_queue_is_one_undo(app_home: tuple[Path, AppTest], stor
     assert interp_store.statuses(store, ids) == before
 
 
-def _phone_csv(rate_hz: float = 50.0, seconds: float = 30.0) -> bytes:
-    t = np.arange(int(rate_hz * seconds)) / rate_hz
-    table = pd.DataFrame(
-        {"time": t, "ax": 0.1 * np.sin(t), "ay": 0.0, "az": 9.81 + 2 * np.sin(2 * np.pi * 1.8 * t),
-         "gx": 0.4 * np.sin(2 * np.pi * 1.8 * t), "gy": 0.0, "gz": 0.0}
-    )
-    return table.to_csv(index=False).encode()
-
-
 def _upload_generic(at: AppTest, name: str, data: bytes) -> AppTest:
     at.radio(key="recognize_format").set_value("Generic CSV / Parquet").run()
     at.file_uploader(key="recognize_upload").set_value((name, data, "text/csv")).run()
@@ -311,7 +285,7 @@ def _upload_generic(at: AppTest, name: str, data: bytes) -> AppTest:
 
 
 def test_recognize_upload_gives_segments(app_home: tuple[Path, AppTest]) -> None:
-    at = _upload_generic(_page("recognize"), "walk.csv", _phone_csv())
+    at = _upload_generic(_page("recognize"), "walk.csv", phone_csv())
     next(s for s in at.selectbox if s.label == "timestamp column").select("time")
     at.button(key="FormSubmitter:mapping_form-Import").click().run()
     _no_exception(at)
@@ -322,7 +296,7 @@ def test_recognize_upload_gives_segments(app_home: tuple[Path, AppTest]) -> None
 
 def test_recognize_bad_upload_shows_the_library_error(app_home: tuple[Path, AppTest], store: Store) -> None:
     windows_before = int(data_store.window_counts(store)["n"].sum())
-    bad = _phone_csv().replace(b"9.81", b"nan", 1).replace(b",0.0,", b",,", 3)
+    bad = phone_csv().replace(b"9.81", b"nan", 1).replace(b",0.0,", b",,", 3)
     at = _upload_generic(_page("recognize"), "bad.csv", bad)
     at.button(key="FormSubmitter:mapping_form-Import").click().run()
     _no_exception(at)
