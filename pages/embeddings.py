@@ -56,7 +56,7 @@ def progress_bar(label: str) -> Iterator[Progress]:
 
 def choose_data(store: Store, key: str) -> tuple[str, str | None, list[str], list[str]] | None:
     """Representation, collection, and the labelled datasets and activities it has (the collection's, for text)."""
-    collections = interp_store.list_collections(store)
+    collections = cached.collections(str(store.path), cached.marks())
     default = REPRESENTATIONS.index(TEXT if not collections.empty else RAW)
     representation = st.radio("Representation", REPRESENTATIONS, index=default, key=f"{key}_repr", horizontal=True)
     collection = None
@@ -67,7 +67,7 @@ def choose_data(store: Store, key: str) -> tuple[str, str | None, list[str], lis
         collection = st.selectbox("Collection", collections["collection"].tolist(), key=f"{key}_collection",
                                   index=cached.largest_collection(collections),
                                   format_func=lambda c: f"{c} ({int(collections.set_index('collection').at[c, 'windows'])} windows)")
-        labelled = interp_store.current_window_interpretations(store, collection).dropna(subset=["label"])
+        labelled = cached.current_index(str(store.path), collection, cached.marks()).dropna(subset=["label"])
     else:
         labelled = data_store.window_counts(store).dropna(subset=["label"])
     return representation, collection, sorted(labelled["dataset"].unique()), sorted(labelled["label"].unique())
@@ -136,7 +136,7 @@ def _review_columns(points: pd.DataFrame, store: Store) -> pd.DataFrame:
     collection = _map_collection(store)
     if collection is None:
         return points.assign(flag="no texts", **{"review status": "no texts"})
-    current = cached.current_texts(db, collection, marks).set_index("window_id")
+    current = cached.current_index(db, collection, marks).set_index("window_id")
     flags = cached.collection_flags(db, collection, marks)
     flagged = set(flags["window_id"].astype(int))
     status = current["review_status"].reindex(points["window"]).fillna("no text").to_numpy()
@@ -195,11 +195,12 @@ def selection_panel(store: Store, points: pd.DataFrame, selected: list[int]) -> 
                       key="map_window_plot")
     collection = _map_collection(store)
     if collection:
-        current = cached.current_texts(str(store.path), collection, cached.marks())
+        current = cached.current_index(str(store.path), collection, cached.marks())
         row = current[current["window_id"] == int(window_id)]
         text.markdown(f"**Interpretation** ({collection})")
+        shown = interp_store.get_interpretation(store, int(row["interpretation_id"].iloc[0])).text if not row.empty else None
         text.container(border=True, height=320).markdown(
-            escape(row["text"].iloc[0]).replace("\n", "  \n") if not row.empty else "*no interpretation in this collection*")
+            escape(shown).replace("\n", "  \n") if shown else "*no interpretation in this collection*")
 
 
 KL_REPRESENTATIONS = {RAW: "raw", FEATURES: "features", TEXT: "text"}
