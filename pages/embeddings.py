@@ -1,7 +1,8 @@
 """Embeddings and the distribution gap between datasets.
 
 For students: a 2-D map (t-SNE or UMAP) of windows as raw signals, signal features or text
-embeddings of their interpretations, coloured by activity, dataset, flag or review status.
+embeddings of their interpretations, coloured by activity, dataset, flag, review status or
+the prediction of a trained recognizer.
 A box or lasso selection on the map lists the selected windows: one opens in the window
 viewer below the map, and the whole selection opens as a review queue (where it can be
 accepted, rejected or regenerated in bulk). Then the paper's relative KL divergence between
@@ -12,7 +13,7 @@ Table 1.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import pandas as pd
@@ -29,6 +30,8 @@ from app.components.jobs import show_job, start_job
 from app.components.representations import FEATURES, RAW, REPRESENTATIONS, TEXT, window_vectors
 from app.components.selection import clear_selection, selected_windows, selection, set_selection
 from lanhar_core.jobs import Progress
+from lanhar_core.models.recognizer import Recognizer
+from lanhar_core.models.train_sensor import RECOGNIZER_ARTIFACT
 from lanhar_core.quality.kl import ESTIMATORS
 from lanhar_core.quality.runs import default_embed, run_kl
 from storage import datasets as data_store
@@ -89,6 +92,10 @@ def embedding_map(store: Store) -> None:
         per_dataset = c4.slider("Windows per dataset", 20, 1000, 150, 10)
         encoder_run = c5.selectbox("Text encoder", [None, *finished_stage_1(store)], disabled=representation != TEXT,
                                    format_func=lambda r: "pre-trained" if r is None else f"stage-1 run {r}")
+        recognizers = recognizer_runs(store)
+        predict_with = st.selectbox("Colour by the prediction of", [None, *recognizers], key="map_predict_with",
+                                    format_func=lambda r: "(no prediction)" if r is None else f"stage-2 run {r}",
+                                    disabled=not recognizers)
         submitted = st.form_submit_button("Compute map")
     if submitted:
         with user_errors("The map could not be computed"):
@@ -106,6 +113,8 @@ def embedding_map(store: Store) -> None:
                 encoder = "pre-trained encoder" if encoder_run is None else f"stage-1 run {encoder_run}"
                 title += f" ({collection}, {encoder})"
             points = {"x": xy[:, 0], "y": xy[:, 1], "window": vectors.ids, "dataset": vectors.datasets, "activity": vectors.labels}
+            if predict_with is not None:
+                points["prediction"] = predictions(store, recognizers[predict_with], vectors.ids)
             st.session_state[_MAP_KEY] = (pd.DataFrame(points), title)
             st.session_state["map_collection_used"] = collection
     show_map(store)
@@ -115,7 +124,21 @@ def finished_stage_1(store: Store) -> list[int]:
     return [r.id for r in run_store.list_runs(store, "text") if r.status == "finished"]
 
 
-COLOUR_BY = ("activity", "dataset", "flag", "review status")
+def recognizer_runs(store: Store) -> dict[int, str]:
+    """Finished stage-2 runs with a saved recognizer: run id -> its directory."""
+    return {r.id: str(path) for r in run_store.list_runs(store, "sensor")
+            if r.status == "finished" and (path := run_store.artifacts(store, r.id).get(RECOGNIZER_ARTIFACT))}
+
+
+def predictions(store: Store, directory: str, window_ids: Sequence[int]) -> list[str]:
+    """What a recognizer says each window is (``unknown`` below its threshold), in ``window_ids`` order."""
+    windows = data_store.load_windows(store, ids=[int(w) for w in window_ids])
+    signals = windows.signals.copy()  # the store hands out read-only arrays; torch wants writable ones
+    predicted = dict(zip(windows.ids.astype(int), Recognizer.load(directory).predict(signals).labels))
+    return [str(predicted[int(w)]) for w in window_ids]
+
+
+COLOUR_BY = ("activity", "dataset", "flag", "review status", "prediction")
 PAPER_TABLE_1 = pd.DataFrame(
     {"representation": ["raw", "self-supervised", "semantic interpretations"], "relative KL": [0.2708, 0.1926, 0.1147]}
 )
@@ -151,14 +174,15 @@ def show_map(store: Store) -> None:
         return
     points, title = st.session_state[_MAP_KEY]
     points = _review_columns(points, store)
-    colour = st.radio("Colour by", COLOUR_BY, key="map_colour", horizontal=True)
+    colour = st.radio("Colour by", [c for c in COLOUR_BY if c in points], key="map_colour", horizontal=True)
     symbol = "dataset" if colour != "dataset" else "activity"
-    palette = {a: activity_color(a) for a in points["activity"].unique()} if colour == "activity" else None
+    palette = {a: activity_color(a) for a in points[colour].unique()} if colour in ("activity", "prediction") else None
     if colour == "flag":
         palette = {"flagged": "#d62728", "not flagged": "#c7c7c7"}
     fig = px.scatter(
         points, x="x", y="y", color=colour, symbol=symbol, custom_data=["window"],
-        hover_data={"window": True, "dataset": True, "activity": True, "flag": True, "review status": True, "x": False, "y": False},
+        hover_data={"window": True, "dataset": True, "activity": True, "flag": True, "review status": True,
+                    **({"prediction": True} if "prediction" in points else {}), "x": False, "y": False},
         color_discrete_map=palette, title=title,
     )
     fig.update_traces(marker={"size": 7, "line": {"width": 0.5, "color": "#333"}})

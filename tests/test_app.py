@@ -419,3 +419,17 @@ def test_kl_heatmap_sits_beside_the_papers_table_1(app_home: tuple[Path, AppTest
     assert values[0].tolist() == pytest.approx([0.2, 0.08, 0.14])  # sit, walk and the average column
     paper = next(d.value for d in at.dataframe if "relative KL" in d.value.columns)
     assert paper["relative KL"].tolist() == [0.2708, 0.1926, 0.1147]
+
+
+def test_embeddings_map_colours_by_a_recognizers_prediction(app_home: tuple[Path, AppTest], store: Store) -> None:
+    [run] = [r for r in run_store.list_runs(store, SENSOR_KIND) if r.status == "finished"]  # the fixture's recognizer
+    at = _page("embeddings")
+    at.selectbox(key="map_predict_with").set_value(run.id)
+    at.button(key="FormSubmitter:map_form-Compute map").click().run()
+    _no_exception(at)
+    assert "prediction" in at.radio(key="map_colour").options
+    at.radio(key="map_colour").set_value("prediction").run()
+    _no_exception(at)
+    chart = next(e for e in at.get("plotly_chart") if "embedding_scatter" in e.proto.id)
+    groups = {t["legendgroup"].split(",")[0] for t in json.loads(chart.proto.spec)["data"]}
+    assert groups and groups <= {"walk", "sit", "unknown"}  # the test recognizer's two labels
