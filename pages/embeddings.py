@@ -27,7 +27,7 @@ from app.components.markup import escape
 from app.components.plots import UNLABELED, activity_color, imu_figure
 from app.components.projection import METHODS, project_2d
 from app.components.jobs import show_job, start_job
-from app.components.representations import FEATURES, RAW, REPRESENTATIONS, TEXT, window_vectors
+from app.components.representations import FEATURES, RAW, REPRESENTATIONS, SENSOR, TEXT, window_vectors
 from app.components.selection import clear_selection, selected_windows, selection, set_selection
 from lanhar_core.jobs import Progress
 from lanhar_core.models.recognizer import Recognizer
@@ -57,6 +57,16 @@ def progress_bar(label: str) -> Iterator[Progress]:
         bar.empty()
 
 
+def sensor_run(store: Store, key: str) -> str | None:
+    """The recognizer directory of the stage-2 run picked for the sensor-encoder representation (None: none exists)."""
+    runs = recognizer_runs(store)
+    if not runs:
+        st.info("The sensor-encoder representation needs a finished stage-2 run (Training page).")
+        return None
+    run = st.selectbox("Stage-2 run", list(runs), key=f"{key}_sensor_run", format_func=lambda r: f"stage-2 run {r}")
+    return runs[run]
+
+
 def choose_data(store: Store, key: str) -> tuple[str, str | None, list[str], list[str]] | None:
     """Representation, collection, and the labelled datasets and activities it has (the collection's, for text)."""
     collections = cached.collections(str(store.path), cached.marks())
@@ -83,6 +93,9 @@ def embedding_map(store: Store) -> None:
     if chosen is None:
         return
     representation, collection, datasets, labels = chosen
+    recognizer_dir = sensor_run(store, "map") if representation == SENSOR else None
+    if representation == SENSOR and recognizer_dir is None:
+        return
     with st.form("map_form"):
         c1, c2 = st.columns(2)
         picked_datasets = c1.multiselect("Datasets", datasets, default=datasets[:2])
@@ -101,7 +114,8 @@ def embedding_map(store: Store) -> None:
         with user_errors("The map could not be computed"):
             with progress_bar("Preparing vectors") as progress:
                 vectors = window_vectors(
-                    store, representation, picked_datasets, picked_labels, per_dataset, collection, progress, encoder_run
+                    store, representation, picked_datasets, picked_labels, per_dataset, collection, progress, encoder_run,
+                    recognizer_dir,
                 )
             if len(vectors.ids) < 5:
                 st.info("Fewer than 5 windows match; choose more datasets or activities.")
@@ -227,7 +241,7 @@ def selection_panel(store: Store, points: pd.DataFrame, selected: list[int]) -> 
             escape(shown).replace("\n", "  \n") if shown else "*no interpretation in this collection*")
 
 
-KL_REPRESENTATIONS = {RAW: "raw", FEATURES: "features", TEXT: "text"}
+KL_REPRESENTATIONS = {RAW: "raw", FEATURES: "features", TEXT: "text", SENSOR: "sensor"}
 _KL_JOB_KEY = "kl_job_id"
 
 
@@ -243,6 +257,9 @@ def kl_section(store: Store) -> None:
     if chosen is None:
         return
     representation, collection, datasets, _ = chosen
+    recognizer_dir = sensor_run(store, "kl") if representation == SENSOR else None
+    if representation == SENSOR and recognizer_dir is None:
+        return
     if len(datasets) < 2:
         st.info("Relative KL needs two datasets with labelled windows in the store.")
         return
@@ -257,23 +274,28 @@ def kl_section(store: Store) -> None:
             st.warning("Choose two different datasets.")
         else:
             with user_errors("Relative KL could not be started"):
-                st.session_state[_KL_JOB_KEY] = start_kl(store, a, b, KL_REPRESENTATIONS[representation], collection, estimator)
+                st.session_state[_KL_JOB_KEY] = start_kl(store, a, b, KL_REPRESENTATIONS[representation], collection, estimator,
+                                                         recognizer_dir)
     if _KL_JOB_KEY in st.session_state:
         show_job(store, st.session_state[_KL_JOB_KEY])
     kl_tables(store)
 
 
-def start_kl(store: Store, a: str, b: str, repr_name: str, collection: str | None, estimator: str) -> int:
+def start_kl(
+    store: Store, a: str, b: str, repr_name: str, collection: str | None, estimator: str, recognizer_dir: str | None = None
+) -> int:
     """Run ``run_kl`` over the activities both datasets share, in a background job."""
     settings = get_settings()
     labels = _shared_labels(store, a, b)
 
     def work(progress: Progress) -> None:
-        embed = default_embed(store, settings) if repr_name == "text" else None
+        embed = default_embed(store, settings, progress) if repr_name == "text" else None
+        encode = Recognizer.load(recognizer_dir).embed if repr_name == "sensor" and recognizer_dir else None
         run_kl(store, settings, a, b, repr_name, collection=collection if repr_name == "text" else None, embed=embed,
-               labels=labels, estimator=estimator, progress=progress, job_id=progress.job_id)
+               encode_windows=encode, labels=labels, estimator=estimator, progress=progress, job_id=progress.job_id)
 
-    params = {"a": a, "b": b, "repr": repr_name, "collection": collection, "estimator": estimator}
+    params = {"a": a, "b": b, "repr": repr_name, "collection": collection, "estimator": estimator,
+              "recognizer": recognizer_dir}
     return start_job(store, "quality-kl", params, work)
 
 

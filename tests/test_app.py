@@ -433,3 +433,13 @@ def test_embeddings_map_colours_by_a_recognizers_prediction(app_home: tuple[Path
     chart = next(e for e in at.get("plotly_chart") if "embedding_scatter" in e.proto.id)
     groups = {t["legendgroup"].split(",")[0] for t in json.loads(chart.proto.spec)["data"]}
     assert groups and groups <= {"walk", "sit", "unknown"}  # the test recognizer's two labels
+
+
+def test_embeddings_map_of_the_sensor_encoders_space(app_home: tuple[Path, AppTest], store: Store) -> None:
+    [run] = [r for r in run_store.list_runs(store, SENSOR_KIND) if r.status == "finished"]
+    at = _page("embeddings")
+    at.radio(key="map_repr").set_value("Sensor encoder embeddings").run()
+    at.selectbox(key="map_sensor_run").set_value(run.id).run()
+    at.button(key="FormSubmitter:map_form-Compute map").click().run()
+    _no_exception(at)
+    assert _plot_title(at, "embedding_scatter").endswith("of sensor encoder embeddings")
