@@ -25,12 +25,8 @@ from lanhar_core.config import Settings  # noqa: E402
 from lanhar_core.data.sample import ensure_sample  # noqa: E402
 from lanhar_core.errors import LanharError  # noqa: E402
 from lanhar_core.jobs import Progress  # noqa: E402
-from lanhar_core.sample_interpretations import (  # noqa: E402
-    SAMPLE_FLAG_JOB,
-    ensure_sample_interpretations,
-    flag_sample,
-    unflagged_sample,
-)
+from lanhar_core.sample_interpretations import SAMPLE_FLAG_JOB, ensure_sample_interpretations, flag_sample  # noqa: E402
+from storage import jobs as job_store  # noqa: E402
 from storage.db import Store  # noqa: E402
 
 PAGES_DIR = ROOT / "pages"
@@ -63,7 +59,9 @@ def ensure_sample_once(store: Store, settings: Settings) -> None:
             st.write("Writing the sample's interpretations (rule-based writer; shipped LLM texts imported)...")
             ensure_sample_interpretations(store, settings, datasets, Progress(show))
         placeholder.empty()
-        if unflagged_sample(store, datasets):
+        last = job_store.list_jobs(store, SAMPLE_FLAG_JOB, limit=1)
+        if not last or last[0].status not in ("finished", "running"):
+            # the job itself finds what is not flagged yet: that check reads every collection, too slow for a page load
             start_job(store, SAMPLE_FLAG_JOB, {"datasets": datasets},
                       lambda p: flag_sample(store, settings, datasets, p, p.job_id))
         checked.add(key)

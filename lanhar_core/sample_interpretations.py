@@ -27,7 +27,7 @@ import gzip
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,11 +36,13 @@ from lanhar_core.errors import DataFormatError
 from lanhar_core.interpret import interpret_labels, interpret_windows
 from lanhar_core.jobs import Progress
 from lanhar_core.llm.rules_backend import RulesBackend
-from lanhar_core.quality.runs import FlagReport, default_embed, run_flagging
 from storage import interpretations as store_it
 from storage import quality as store_q
 from storage.db import Store
 from storage.embedding_cache import StoreEmbeddingCache
+
+if TYPE_CHECKING:
+    from lanhar_core.quality.runs import FlagReport
 
 SAMPLE_INTERPRETATIONS_DIR = Path(__file__).resolve().parent / "data" / "sample" / "interpretations"
 SAMPLE_EMBEDDINGS = SAMPLE_INTERPRETATIONS_DIR / "embeddings.npz"
@@ -222,10 +224,9 @@ def unflagged_sample(store: Store, datasets: Sequence[str]) -> list[tuple[str, s
     done = {(r.collection, r.dataset) for r in store_q.list_runs(store, kind="flag", limit=10_000) if r.status == "finished"}
     todo = []
     for collection in store_it.list_collections(store)["collection"]:
-        for dataset in datasets:
-            current = store_it.current_window_interpretations(store, str(collection), dataset)
-            if (collection, dataset) not in done and current["valid"].astype(bool).any():
-                todo.append((str(collection), dataset))
+        current = store_it.current_window_index(store, str(collection))
+        valid = set(current.loc[current["valid"].astype(bool), "dataset"])
+        todo += [(str(collection), d) for d in datasets if (collection, d) not in done and d in valid]
     return todo
 
 
@@ -233,6 +234,8 @@ def flag_sample(
     store: Store, settings: Settings, datasets: Sequence[str], progress: Progress | None = None, job_id: int | None = None
 ) -> list[FlagReport]:
     """Flag every collection x dataset of the sample not flagged yet, so the review queue opens on flagged texts."""
+    from lanhar_core.quality.runs import default_embed, run_flagging  # scikit-learn: kept off the app's first page load
+
     progress = progress or Progress()
     import_sample_embeddings(store)
     embed = default_embed(store, settings, progress)

@@ -1,7 +1,8 @@
 """Embeddings and the distribution gap between datasets.
 
 For students: a 2-D map (t-SNE or UMAP) of windows as raw signals, signal features or text
-embeddings of their interpretations, coloured by activity, dataset, flag or review status.
+embeddings of their interpretations, coloured by activity, dataset, flag, review status or
+the prediction of a trained recognizer.
 A box or lasso selection on the map lists the selected windows: one opens in the window
 viewer below the map, and the whole selection opens as a review queue (where it can be
 accepted, rejected or regenerated in bulk). Then the paper's relative KL divergence between
@@ -12,7 +13,7 @@ Table 1.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import pandas as pd
@@ -26,9 +27,11 @@ from app.components.jobs import show_job, start_job
 from app.components.markup import escape
 from app.components.plots import UNLABELED, activity_color, imu_figure
 from app.components.projection import METHODS, project_2d
-from app.components.representations import FEATURES, RAW, REPRESENTATIONS, TEXT, window_vectors
+from app.components.representations import FEATURES, RAW, REPRESENTATIONS, SENSOR, TEXT, window_vectors
 from app.components.selection import clear_selection, selected_windows, selection, set_selection
 from lanhar_core.jobs import Progress
+from lanhar_core.models.recognizer import Recognizer
+from lanhar_core.models.train_sensor import RECOGNIZER_ARTIFACT
 from lanhar_core.quality.kl import ESTIMATORS
 from lanhar_core.quality.runs import default_embed, run_kl
 from storage import datasets as data_store
@@ -54,9 +57,19 @@ def progress_bar(label: str) -> Iterator[Progress]:
         bar.empty()
 
 
+def sensor_run(store: Store, key: str) -> str | None:
+    """The recognizer directory of the stage-2 run picked for the sensor-encoder representation (None: none exists)."""
+    runs = recognizer_runs(store)
+    if not runs:
+        st.info("The sensor-encoder representation needs a finished stage-2 run (Training page).")
+        return None
+    run = st.selectbox("Stage-2 run", list(runs), key=f"{key}_sensor_run", format_func=lambda r: f"stage-2 run {r}")
+    return runs[run]
+
+
 def choose_data(store: Store, key: str) -> tuple[str, str | None, list[str], list[str]] | None:
     """Representation, collection, and the labelled datasets and activities it has (the collection's, for text)."""
-    collections = interp_store.list_collections(store)
+    collections = cached.collections(str(store.path), cached.marks())
     default = REPRESENTATIONS.index(TEXT if not collections.empty else RAW)
     representation = st.radio("Representation", REPRESENTATIONS, index=default, key=f"{key}_repr", horizontal=True)
     collection = None
@@ -67,7 +80,7 @@ def choose_data(store: Store, key: str) -> tuple[str, str | None, list[str], lis
         collection = st.selectbox("Collection", collections["collection"].tolist(), key=f"{key}_collection",
                                   index=cached.largest_collection(collections),
                                   format_func=lambda c: f"{c} ({int(collections.set_index('collection').at[c, 'windows'])} windows)")
-        labelled = interp_store.current_window_interpretations(store, collection).dropna(subset=["label"])
+        labelled = cached.current_index(str(store.path), collection, cached.marks()).dropna(subset=["label"])
     else:
         labelled = data_store.window_counts(store).dropna(subset=["label"])
     return representation, collection, sorted(labelled["dataset"].unique()), sorted(labelled["label"].unique())
@@ -80,6 +93,9 @@ def embedding_map(store: Store) -> None:
     if chosen is None:
         return
     representation, collection, datasets, labels = chosen
+    recognizer_dir = sensor_run(store, "map") if representation == SENSOR else None
+    if representation == SENSOR and recognizer_dir is None:
+        return
     with st.form("map_form"):
         c1, c2 = st.columns(2)
         picked_datasets = c1.multiselect("Datasets", datasets, default=datasets[:2])
@@ -89,12 +105,17 @@ def embedding_map(store: Store) -> None:
         per_dataset = c4.slider("Windows per dataset", 20, 1000, 150, 10)
         encoder_run = c5.selectbox("Text encoder", [None, *finished_stage_1(store)], disabled=representation != TEXT,
                                    format_func=lambda r: "pre-trained" if r is None else f"stage-1 run {r}")
+        recognizers = recognizer_runs(store)
+        predict_with = st.selectbox("Colour by the prediction of", [None, *recognizers], key="map_predict_with",
+                                    format_func=lambda r: "(no prediction)" if r is None else f"stage-2 run {r}",
+                                    disabled=not recognizers)
         submitted = st.form_submit_button("Compute map")
     if submitted:
         with user_errors("The map could not be computed"):
             with progress_bar("Preparing vectors") as progress:
                 vectors = window_vectors(
-                    store, representation, picked_datasets, picked_labels, per_dataset, collection, progress, encoder_run
+                    store, representation, picked_datasets, picked_labels, per_dataset, collection, progress, encoder_run,
+                    recognizer_dir,
                 )
             if len(vectors.ids) < 5:
                 st.info("Fewer than 5 windows match; choose more datasets or activities.")
@@ -106,6 +127,8 @@ def embedding_map(store: Store) -> None:
                 encoder = "pre-trained encoder" if encoder_run is None else f"stage-1 run {encoder_run}"
                 title += f" ({collection}, {encoder})"
             points = {"x": xy[:, 0], "y": xy[:, 1], "window": vectors.ids, "dataset": vectors.datasets, "activity": vectors.labels}
+            if predict_with is not None:
+                points["prediction"] = predictions(store, recognizers[predict_with], vectors.ids)
             st.session_state[_MAP_KEY] = (pd.DataFrame(points), title)
             st.session_state["map_collection_used"] = collection
     show_map(store)
@@ -115,7 +138,21 @@ def finished_stage_1(store: Store) -> list[int]:
     return [r.id for r in run_store.list_runs(store, "text") if r.status == "finished"]
 
 
-COLOUR_BY = ("activity", "dataset", "flag", "review status")
+def recognizer_runs(store: Store) -> dict[int, str]:
+    """Finished stage-2 runs with a saved recognizer: run id -> its directory."""
+    return {r.id: str(path) for r in run_store.list_runs(store, "sensor")
+            if r.status == "finished" and (path := run_store.artifacts(store, r.id).get(RECOGNIZER_ARTIFACT))}
+
+
+def predictions(store: Store, directory: str, window_ids: Sequence[int]) -> list[str]:
+    """What a recognizer says each window is (``unknown`` below its threshold), in ``window_ids`` order."""
+    windows = data_store.load_windows(store, ids=[int(w) for w in window_ids])
+    signals = windows.signals.copy()  # the store hands out read-only arrays; torch wants writable ones
+    predicted = dict(zip(windows.ids.astype(int), Recognizer.load(directory).predict(signals).labels))
+    return [str(predicted[int(w)]) for w in window_ids]
+
+
+COLOUR_BY = ("activity", "dataset", "flag", "review status", "prediction")
 PAPER_TABLE_1 = pd.DataFrame(
     {"representation": ["raw", "self-supervised", "semantic interpretations"], "relative KL": [0.2708, 0.1926, 0.1147]}
 )
@@ -136,7 +173,7 @@ def _review_columns(points: pd.DataFrame, store: Store) -> pd.DataFrame:
     collection = _map_collection(store)
     if collection is None:
         return points.assign(flag="no texts", **{"review status": "no texts"})
-    current = cached.current_texts(db, collection, marks).set_index("window_id")
+    current = cached.current_index(db, collection, marks).set_index("window_id")
     flags = cached.collection_flags(db, collection, marks)
     flagged = set(flags["window_id"].astype(int))
     status = current["review_status"].reindex(points["window"]).fillna("no text").to_numpy()
@@ -151,14 +188,15 @@ def show_map(store: Store) -> None:
         return
     points, title = st.session_state[_MAP_KEY]
     points = _review_columns(points, store)
-    colour = st.radio("Colour by", COLOUR_BY, key="map_colour", horizontal=True)
+    colour = st.radio("Colour by", [c for c in COLOUR_BY if c in points], key="map_colour", horizontal=True)
     symbol = "dataset" if colour != "dataset" else "activity"
-    palette = {a: activity_color(a) for a in points["activity"].unique()} if colour == "activity" else None
+    palette = {a: activity_color(a) for a in points[colour].unique()} if colour in ("activity", "prediction") else None
     if colour == "flag":
         palette = {"flagged": "#d62728", "not flagged": "#c7c7c7"}
     fig = px.scatter(
         points, x="x", y="y", color=colour, symbol=symbol, custom_data=["window"],
-        hover_data={"window": True, "dataset": True, "activity": True, "flag": True, "review status": True, "x": False, "y": False},
+        hover_data={"window": True, "dataset": True, "activity": True, "flag": True, "review status": True,
+                    **({"prediction": True} if "prediction" in points else {}), "x": False, "y": False},
         color_discrete_map=palette, title=title,
     )
     fig.update_traces(marker={"size": 7, "line": {"width": 0.5, "color": "#333"}})
@@ -195,14 +233,15 @@ def selection_panel(store: Store, points: pd.DataFrame, selected: list[int]) -> 
                       key="map_window_plot")
     collection = _map_collection(store)
     if collection:
-        current = cached.current_texts(str(store.path), collection, cached.marks())
+        current = cached.current_index(str(store.path), collection, cached.marks())
         row = current[current["window_id"] == int(window_id)]
         text.markdown(f"**Interpretation** ({collection})")
+        shown = interp_store.get_interpretation(store, int(row["interpretation_id"].iloc[0])).text if not row.empty else None
         text.container(border=True, height=320).markdown(
-            escape(row["text"].iloc[0]).replace("\n", "  \n") if not row.empty else "*no interpretation in this collection*")
+            escape(shown).replace("\n", "  \n") if shown else "*no interpretation in this collection*")
 
 
-KL_REPRESENTATIONS = {RAW: "raw", FEATURES: "features", TEXT: "text"}
+KL_REPRESENTATIONS = {RAW: "raw", FEATURES: "features", TEXT: "text", SENSOR: "sensor"}
 _KL_JOB_KEY = "kl_job_id"
 
 
@@ -218,6 +257,9 @@ def kl_section(store: Store) -> None:
     if chosen is None:
         return
     representation, collection, datasets, _ = chosen
+    recognizer_dir = sensor_run(store, "kl") if representation == SENSOR else None
+    if representation == SENSOR and recognizer_dir is None:
+        return
     if len(datasets) < 2:
         st.info("Relative KL needs two datasets with labelled windows in the store.")
         return
@@ -232,23 +274,28 @@ def kl_section(store: Store) -> None:
             st.warning("Choose two different datasets.")
         else:
             with user_errors("Relative KL could not be started"):
-                st.session_state[_KL_JOB_KEY] = start_kl(store, a, b, KL_REPRESENTATIONS[representation], collection, estimator)
+                st.session_state[_KL_JOB_KEY] = start_kl(store, a, b, KL_REPRESENTATIONS[representation], collection, estimator,
+                                                         recognizer_dir)
     if _KL_JOB_KEY in st.session_state:
         show_job(store, st.session_state[_KL_JOB_KEY])
     kl_tables(store)
 
 
-def start_kl(store: Store, a: str, b: str, repr_name: str, collection: str | None, estimator: str) -> int:
+def start_kl(
+    store: Store, a: str, b: str, repr_name: str, collection: str | None, estimator: str, recognizer_dir: str | None = None
+) -> int:
     """Run ``run_kl`` over the activities both datasets share, in a background job."""
     settings = get_settings()
     labels = _shared_labels(store, a, b)
 
     def work(progress: Progress) -> None:
-        embed = default_embed(store, settings) if repr_name == "text" else None
+        embed = default_embed(store, settings, progress) if repr_name == "text" else None
+        encode = Recognizer.load(recognizer_dir).embed if repr_name == "sensor" and recognizer_dir else None
         run_kl(store, settings, a, b, repr_name, collection=collection if repr_name == "text" else None, embed=embed,
-               labels=labels, estimator=estimator, progress=progress, job_id=progress.job_id)
+               encode_windows=encode, labels=labels, estimator=estimator, progress=progress, job_id=progress.job_id)
 
-    params = {"a": a, "b": b, "repr": repr_name, "collection": collection, "estimator": estimator}
+    params = {"a": a, "b": b, "repr": repr_name, "collection": collection, "estimator": estimator,
+              "recognizer": recognizer_dir}
     return start_job(store, "quality-kl", params, work)
 
 

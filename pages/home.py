@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.components import cached
 from app.components.context import get_store
 from storage import datasets as data_store
-from storage import interpretations as interp_store
 from storage import runs as run_store
 
 st.title("LanHAR Studio")
@@ -20,7 +20,7 @@ st.markdown(
 
 store = get_store()
 datasets = data_store.list_datasets(store)
-collections = interp_store.list_collections(store)
+collections = cached.collections(str(store.path), cached.marks())
 runs = run_store.list_runs(store)
 st.caption(
     f"In this store: {len(datasets)} datasets, {int(datasets['windows'].sum()) if not datasets.empty else 0} windows, "

@@ -89,13 +89,9 @@ def default_collection(collections: pd.DataFrame, flagged: dict[str, int]) -> in
 # ---------------------------------------------------------------- the queue
 
 
-def queue(current: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
+def queue(current: pd.DataFrame, flags: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     """Filters above the queue; returns the texts that pass them, flagged ones worst first."""
-    rows = current.assign(label=current["label"].fillna(UNLABELED))
-    per_window = flags.groupby("window_id").agg(
-        reasons=("reason", lambda r: "/".join(sorted(set(r)))), worst=("n_contradictions", "max")
-    )
-    rows = rows.join(per_window, on="window_id")
+    rows = current.assign(label=current["label"].fillna(UNLABELED)).join(summary, on="window_id")
     selected, origin = selection()
     modes = [SHOW_FLAGGED, SHOW_ALL] + ([SHOW_SELECTED] if selected else [])
     c1, c2, c3, c4 = st.columns([2, 2, 4, 2])
@@ -127,17 +123,22 @@ def _jumped(key: str) -> None:
     st.session_state[_CURRENT_KEY] = int(st.session_state[key])
 
 
+JUMP_LIST_SPAN = 100  # texts listed before and after the current one (a 100k-text list would cost seconds per rerun)
+
+
 def navigator(rows: pd.DataFrame) -> tuple[pd.Series, int | None]:
-    """Previous / next buttons and a jump list; returns the row shown and the window that comes after it."""
-    options = [int(w) for w in rows["window_id"]]
+    """Previous / next buttons and a jump list around the current text; returns the row shown and the one after it."""
+    order = rows["window_id"].to_numpy()
     current = st.session_state.get(_CURRENT_KEY)
-    if current not in options:
-        current = options[0]
-        st.session_state[_CURRENT_KEY] = current
-    pos = options.index(current)
-    prev_id = options[pos - 1] if pos > 0 else None
-    next_id = options[pos + 1] if pos + 1 < len(options) else None
-    by_window = rows.set_index("window_id")
+    found = (order == current).nonzero()[0] if current is not None else []
+    pos = int(found[0]) if len(found) else 0
+    current = int(order[pos])
+    st.session_state[_CURRENT_KEY] = current
+    prev_id = int(order[pos - 1]) if pos > 0 else None
+    next_id = int(order[pos + 1]) if pos + 1 < len(order) else None
+    first = max(0, pos - JUMP_LIST_SPAN)
+    options = [int(w) for w in order[first : pos + JUMP_LIST_SPAN + 1]]
+    by_window = rows.iloc[first : pos + JUMP_LIST_SPAN + 1].set_index("window_id")
 
     def describe(window_id: int) -> str:
         row = by_window.loc[window_id]
@@ -150,7 +151,7 @@ def navigator(rows: pd.DataFrame) -> tuple[pd.Series, int | None]:
     forward.button("Next", key="review_next", icon=":material/arrow_forward:", disabled=next_id is None,
                    shortcut=SHORTCUTS["next"], on_click=_go, args=(next_id,), width="stretch")
     jump_key = f"review_jump_{st.session_state.get(_NAV_KEY, 0)}_{revision()}"
-    where.selectbox(f"Text {pos + 1} of {len(options)}", options, index=pos, key=jump_key, format_func=describe,
+    where.selectbox(f"Text {pos + 1} of {len(order)}", options, index=pos - first, key=jump_key, format_func=describe,
                     on_change=_jumped, args=(jump_key,))
     return by_window.loc[current].rename(current), next_id
 
@@ -421,7 +422,7 @@ def main() -> None:
                 "For your own data use the Datasets page, then `lanhar interpret windows --dataset NAME`.")
         return
     sample_flagging(store)
-    flagged = {c: int(cached.collection_flags(db, c, marks)["window_id"].nunique()) for c in collections["collection"]}
+    flagged = {c: len(cached.flag_summary(db, c, marks)) for c in collections["collection"]}
     reviewer = st.sidebar.text_input("Reviewer", value="reviewer", key="reviewer_name").strip() or "reviewer"
     names = collections["collection"].tolist()
     collection = st.sidebar.selectbox("Collection", names, index=default_collection(collections, flagged),
@@ -433,10 +434,10 @@ def main() -> None:
         f"{summary['rejected']} rejected · by {summary['backends']}"
     )
     shortcut_help()
-    current = cached.current_texts(db, collection, marks)
+    current = cached.current_index(db, collection, marks)
     flags = cached.collection_flags(db, collection, marks)
     quality_runs(store, collection, sorted(current["dataset"].unique()))
-    rows = queue(current, flags)
+    rows = queue(current, flags, cached.flag_summary(db, collection, marks))
     decision_bar(store, reviewer)
     if rows.empty:
         st.info("Nothing matches these filters. Choose “All” to see every interpretation, or flag a dataset "

@@ -13,6 +13,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app.components import cached
+from app.components.cached import largest_collection
 from app.components.context import get_settings, get_store
 from app.components.errors import user_errors
 from app.components.jobs import show_job, start_job
@@ -22,7 +24,6 @@ from lanhar_core.jobs import Progress
 from lanhar_core.models.loading import resume_settings
 from lanhar_core.models.train_sensor import train_sensor_encoder
 from lanhar_core.models.train_text import train_text_encoder
-from storage import interpretations as interp_store
 from storage import jobs as job_store
 from storage import runs as run_store
 from storage.db import Store
@@ -34,14 +35,15 @@ NEWEST_STAGE_1 = "newest finished stage-1 run (else the pre-trained encoder)"
 
 def start_form(store: Store) -> None:
     """The form that starts a new run in the background."""
-    collections = interp_store.list_collections(store)
+    collections = cached.collections(str(store.path), cached.marks())
     if collections.empty:
         st.info("Training needs interpretations: run `lanhar interpret windows --dataset NAME` and `lanhar interpret labels`.")
         return
     c1, c2 = st.columns(2)
     stage = c1.radio("Stage", [STAGE_1, STAGE_2], horizontal=True, key="train_stage")
-    collection = c2.selectbox("Interpretation collection", collections["collection"].tolist(), key="train_collection")
-    covered = sorted(interp_store.current_window_interpretations(store, collection)["dataset"].unique())
+    collection = c2.selectbox("Interpretation collection", collections["collection"].tolist(), key="train_collection",
+                              index=largest_collection(collections))
+    covered = sorted(cached.current_index(str(store.path), collection, cached.marks())["dataset"].unique())
     settings = get_settings()
     with st.form("train_form"):
         sources = st.multiselect("Source datasets (interpreted in this collection)", covered, default=covered[:1])

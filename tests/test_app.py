@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from app_fixtures import phone_csv, register_recognizer
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Selectbox
 
@@ -25,10 +26,7 @@ from app.components.markup import escape
 from lanhar_core.config import load_settings
 from lanhar_core.interpret import interpret_windows
 from lanhar_core.llm.rules_backend import RulesBackend
-from lanhar_core.models.recognizer import Preprocessing, Recognizer
-from lanhar_core.models.sensor_encoder import create_sensor_encoder
 from lanhar_core.models.train_sensor import KIND as SENSOR_KIND
-from lanhar_core.models.train_sensor import RECOGNIZER_ARTIFACT
 from lanhar_core.sample_interpretations import SAMPLE_FLAG_JOB
 from storage import datasets as data_store
 from storage import interpretations as interp_store
@@ -54,20 +52,6 @@ def _page(name: str) -> AppTest:
 
 def _no_exception(at: AppTest) -> None:
     assert not at.exception, [e.message for e in at.exception]
-
-
-def _register_recognizer(store: Store, home: Path) -> None:
-    """An untrained recognizer saved like stage 2 saves one: enough to drive the page."""
-    settings = load_settings(home)
-    encoder = create_sensor_encoder(settings.sensor_encoder.preset, 16, settings.data.window_samples)
-    recognizer = Recognizer(encoder, Preprocessing.from_settings(settings), temperature=0.1)
-    rng = np.random.default_rng(0)
-    for name in ("walk", "sit"):
-        recognizer.set_label(name, rng.normal(size=16), [f"{name} description"])
-    directory = recognizer.save(home / "models" / "test-recognizer")
-    run_id = run_store.create_run(store, SENSOR_KIND, {}, 0, {"sources": [DATASET]}, "test")
-    run_store.add_artifact(store, run_id, RECOGNIZER_ARTIFACT, directory)
-    run_store.finish_run(store, run_id, "finished", 0.0)
 
 
 def _add_review_data(store: Store, home: Path) -> None:
@@ -109,7 +93,7 @@ def app_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, A
         store = Store(load_settings(home).db_path)
         _wait_for_sample_flags(store)
         _add_review_data(store, home)
-        _register_recognizer(store, home)
+        register_recognizer(store, home)
         yield home, first
     finally:
         if previous is None:
@@ -127,7 +111,7 @@ def test_first_run_ingests_the_sample(app_home: tuple[Path, AppTest], store: Sto
     _, first = app_home
     _no_exception(first)
     assert first.title[0].value == "LanHAR Studio"
-    assert any("three" not in m.value and "Recognise human activities" in m.value for m in first.markdown)
+    assert any("Recognise human activities" in m.value for m in first.markdown)
     assert {"sample_hapt", "sample_motionsense"} <= set(data_store.list_datasets(store)["name"])
     collections = interp_store.list_collections(store).set_index("collection")
     assert collections.loc["rules:rules-v3", "windows"] == data_store.window_counts(store)["n"].sum()
@@ -203,7 +187,8 @@ def test_flagged_filter_lists_only_flagged_windows(app_home: tuple[Path, AppTest
     flags = quality_store.flags(store)
     flagged = set(flags.loc[flags["collection"] == collection, "window_id"].astype(int))
     shown = {int(o.split(" ")[1][1:]) for o in _picker(at).options}
-    assert shown == flagged and _picker(at).value in flagged
+    assert _picker(at).label == f"Text 1 of {len(flagged)}"
+    assert shown <= flagged and len(shown) == min(len(flagged), 101)  # the jump list holds the next 100 texts
     _review_all(at)
     assert len(_picker(at).options) > len(flagged)
 
@@ -259,7 +244,8 @@ def test_regenerate_an_accepted_text_shows_the_candidate_and_keeping_it_shows_it
     _picker(at).select_index(8).run()
     original = _shown_interpretation(at, store)
     at.button(key="review_accept").click().run()
-    _picker(at).select_index(8).run()
+    assert _picker(at).value != original.window_id
+    _picker(at).set_value(original.window_id).run()  # back to it through the jump list
     assert _shown_interpretation(at, store).review_status == "accepted"
     at.button(key="review_regenerate").click().run()
     _no_exception(at)
@@ -295,15 +281,6 @@ def test_bulk_reject_of_a_queue_is_one_undo(app_home: tuple[Path, AppTest], stor
     assert interp_store.statuses(store, ids) == before
 
 
-def _phone_csv(rate_hz: float = 50.0, seconds: float = 30.0) -> bytes:
-    t = np.arange(int(rate_hz * seconds)) / rate_hz
-    table = pd.DataFrame(
-        {"time": t, "ax": 0.1 * np.sin(t), "ay": 0.0, "az": 9.81 + 2 * np.sin(2 * np.pi * 1.8 * t),
-         "gx": 0.4 * np.sin(2 * np.pi * 1.8 * t), "gy": 0.0, "gz": 0.0}
-    )
-    return table.to_csv(index=False).encode()
-
-
 def _upload_generic(at: AppTest, name: str, data: bytes) -> AppTest:
     at.radio(key="recognize_format").set_value("Generic CSV / Parquet").run()
     at.file_uploader(key="recognize_upload").set_value((name, data, "text/csv")).run()
@@ -311,7 +288,7 @@ def _upload_generic(at: AppTest, name: str, data: bytes) -> AppTest:
 
 
 def test_recognize_upload_gives_segments(app_home: tuple[Path, AppTest]) -> None:
-    at = _upload_generic(_page("recognize"), "walk.csv", _phone_csv())
+    at = _upload_generic(_page("recognize"), "walk.csv", phone_csv())
     next(s for s in at.selectbox if s.label == "timestamp column").select("time")
     at.button(key="FormSubmitter:mapping_form-Import").click().run()
     _no_exception(at)
@@ -322,7 +299,7 @@ def test_recognize_upload_gives_segments(app_home: tuple[Path, AppTest]) -> None
 
 def test_recognize_bad_upload_shows_the_library_error(app_home: tuple[Path, AppTest], store: Store) -> None:
     windows_before = int(data_store.window_counts(store)["n"].sum())
-    bad = _phone_csv().replace(b"9.81", b"nan", 1).replace(b",0.0,", b",,", 3)
+    bad = phone_csv().replace(b"9.81", b"nan", 1).replace(b",0.0,", b",,", 3)
     at = _upload_generic(_page("recognize"), "bad.csv", bad)
     at.button(key="FormSubmitter:mapping_form-Import").click().run()
     _no_exception(at)
@@ -507,9 +484,33 @@ def test_recognize_labelled_upload_shows_truth_against_prediction(app_home: tupl
 
 
 def test_recognize_too_short_upload_names_rows_seconds_and_the_window(app_home: tuple[Path, AppTest]) -> None:
-    at = _upload_generic(_page("recognize"), "short.csv", _phone_csv(seconds=0.1))
+    at = _upload_generic(_page("recognize"), "short.csv", phone_csv(seconds=0.1))
     at.button(key="FormSubmitter:mapping_form-Import").click().run()
     _no_exception(at)
     assert at.error
     message = at.error[0].value
     assert "5 rows = 0.1 s" in message and "a window needs 6 s" in message and "could not be loaded" not in message
+
+
+def test_embeddings_map_colours_by_a_recognizers_prediction(app_home: tuple[Path, AppTest], store: Store) -> None:
+    [run] = [r for r in run_store.list_runs(store, SENSOR_KIND) if r.status == "finished"]  # the fixture's recognizer
+    at = _page("embeddings")
+    at.selectbox(key="map_predict_with").set_value(run.id)
+    at.button(key="FormSubmitter:map_form-Compute map").click().run()
+    _no_exception(at)
+    assert "prediction" in at.radio(key="map_colour").options
+    at.radio(key="map_colour").set_value("prediction").run()
+    _no_exception(at)
+    chart = next(e for e in at.get("plotly_chart") if "embedding_scatter" in e.proto.id)
+    groups = {t["legendgroup"].split(",")[0] for t in json.loads(chart.proto.spec)["data"]}
+    assert groups and groups <= {"walk", "sit", "unknown"}  # the test recognizer's two labels
+
+
+def test_embeddings_map_of_the_sensor_encoders_space(app_home: tuple[Path, AppTest], store: Store) -> None:
+    [run] = [r for r in run_store.list_runs(store, SENSOR_KIND) if r.status == "finished"]
+    at = _page("embeddings")
+    at.radio(key="map_repr").set_value("Sensor encoder embeddings").run()
+    at.selectbox(key="map_sensor_run").set_value(run.id).run()
+    at.button(key="FormSubmitter:map_form-Compute map").click().run()
+    _no_exception(at)
+    assert _plot_title(at, "embedding_scatter").endswith("of sensor encoder embeddings")

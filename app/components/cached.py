@@ -21,16 +21,35 @@ def marks() -> tuple[int, int, int]:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def current_texts(db_path: str, collection: str, marks: tuple[int, int, int]) -> pd.DataFrame:
-    """``current_window_interpretations`` of a collection."""
-    return interp_store.current_window_interpretations(get_store(), collection)
+def current_index(db_path: str, collection: str, marks: tuple[int, int, int]) -> pd.DataFrame:
+    """``current_window_index`` of a collection (ids, dataset, label, status; no text)."""
+    return interp_store.current_window_index(get_store(), collection)
+
+
+def collection_flags(db_path: str, collection: str, marks: tuple[int, int, int]) -> pd.DataFrame:
+    """Every flag raised on this collection by any quality run (newest run first); reread only when a quality run changed."""
+    return _flags(db_path, collection, marks[2])
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def collection_flags(db_path: str, collection: str, marks: tuple[int, int, int]) -> pd.DataFrame:
-    """Every flag raised on this collection by any quality run (newest run first)."""
+def _flags(db_path: str, collection: str, quality_mark: int) -> pd.DataFrame:
     flags = quality_store.flags(get_store())
     return flags[flags["collection"] == collection].reset_index(drop=True)
+
+
+def flag_summary(db_path: str, collection: str, marks: tuple[int, int, int]) -> pd.DataFrame:
+    """Per flagged window: its flag reasons ("contradiction/outlier") and most contradictions; index window_id."""
+    return _summary(db_path, collection, marks[2])
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _summary(db_path: str, collection: str, quality_mark: int) -> pd.DataFrame:
+    flags = _flags(db_path, collection, quality_mark)
+    reasons = flags[["window_id", "reason"]].drop_duplicates().sort_values(["window_id", "reason"])
+    return pd.DataFrame({
+        "reasons": reasons.groupby("window_id")["reason"].agg("/".join),
+        "worst": flags.groupby("window_id")["n_contradictions"].max(),
+    })
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -16,8 +16,10 @@ import pandas as pd
 import streamlit as st
 
 from app.components.context import get_settings
+from lanhar_core.errors import ModelError
 from lanhar_core.jobs import Progress
 from lanhar_core.models.loading import load_text_encoder
+from lanhar_core.models.recognizer import Recognizer
 from lanhar_core.models.text_encoder import TextEncoder
 from lanhar_core.signal.features import FEATURE_KEYS, window_features
 from storage import datasets as data_store
@@ -26,7 +28,8 @@ from storage.db import Store
 from storage.embedding_cache import StoreEmbeddingCache
 
 RAW, FEATURES, TEXT = "Raw windows", "Signal features", "Interpretation text embeddings"
-REPRESENTATIONS = (TEXT, RAW, FEATURES)
+SENSOR = "Sensor encoder embeddings"
+REPRESENTATIONS = (TEXT, RAW, FEATURES, SENSOR)
 
 
 @dataclass(frozen=True)
@@ -70,10 +73,12 @@ def window_vectors(
     collection: str | None = None,
     progress: Progress | None = None,
     encoder_run: int | None = None,
+    recognizer_dir: str | None = None,
 ) -> Vectors:
     """Labelled windows of ``datasets`` restricted to ``labels``, sampled, as vectors of ``representation``.
 
-    Text embeddings come from stage-1 run ``encoder_run``, or the pre-trained encoder when ``None``.
+    Text embeddings come from stage-1 run ``encoder_run``, or the pre-trained encoder when ``None``;
+    sensor embeddings from the recognizer saved in ``recognizer_dir`` (a stage-2 run's).
     """
     seed = get_settings().quality.seed
     if representation == TEXT:
@@ -85,7 +90,11 @@ def window_vectors(
         frames.append(pd.DataFrame({"id": windows.ids, "dataset": windows.datasets, "label": windows.labels}))
     chosen = _sample(pd.concat(frames, ignore_index=True), per_dataset, seed)
     windows = data_store.load_windows(store, ids=chosen["id"].tolist())
-    if representation == RAW:
+    if representation == SENSOR:
+        if not recognizer_dir:
+            raise ModelError("the sensor-encoder map needs a finished stage-2 run; train one on the Training page")
+        matrix = Recognizer.load(recognizer_dir).embed(windows.signals.copy())  # torch wants a writable array
+    elif representation == RAW:
         matrix = windows.signals.reshape(len(windows), -1)
     else:
         rows = [window_features(w, windows.rate_hz) for w in windows.signals]
