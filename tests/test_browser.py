@@ -140,8 +140,16 @@ def _open(page: object, url: str, path: str) -> None:
 
 
 def _idle(page: object) -> None:
-    """Wait until the script run ends (Streamlit shows its status widget while running)."""
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=UI_TIMEOUT_MS)
+    """Wait until the page's script run has ended (Streamlit marks the app element with its script state)."""
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state') === 'notRunning'",
+        timeout=UI_TIMEOUT_MS,
+    )
+
+
+def _only_one(page: object, selector: str) -> None:
+    """Wait until one element matches: while Streamlit redraws, the previous run's widget can still be there."""
+    page.wait_for_function("(s) => document.querySelectorAll(s).length === 1", arg=selector, timeout=UI_TIMEOUT_MS)
 
 
 def _button(page: object, label: str) -> object:
@@ -182,6 +190,9 @@ def test_review_a_flagged_text_accept_edit_regenerate_keep_and_undo_after_reload
     _idle(page)
     _until(lambda: _current_in(store, collection, first).review_status == "accepted", "the accept is stored")
 
+    _only_one(page, "textarea[aria-label='Edit the text']")
+    page.wait_for_function("(w) => !document.querySelector('[data-testid=\"stPlotlyChart\"] .gtitle')"
+                           ".textContent.includes('#' + w + ' ')", arg=first, timeout=UI_TIMEOUT_MS)
     second = _shown_window(page)
     page.get_by_label("Edit the text").fill("1. Strength: edited in a real browser.")
     _button(page, "Save edit (accepted as a new version)").click()
@@ -247,6 +258,7 @@ def test_start_and_cancel_a_training_run(page: object, server: tuple[str, Store]
     page.get_by_text("Stage 2: sensor encoder").click()
     _button(page, "Start stage 2").wait_for()
     _idle(page)
+    _only_one(page, "input[aria-label='Epochs']")  # the stage-1 field (max 100) may linger beside the stage-2 one
     page.get_by_label("Epochs").fill("200")
     _button(page, "Start stage 2").click()
     page.get_by_text("train-sensor #", exact=False).first.wait_for()
