@@ -156,7 +156,7 @@ def llm_table(home: Path | None) -> None:
     for name in local:
         frame = store_it.current_window_interpretations(store, name)
         frame = frame[frame["valid"].astype(bool)]
-        features = features_by_window(store, frame["window_id"])
+        features = features_by_window(store, frame, name)
         claims, found = zip(*(analyse(t, features[int(w)]) for t, w in zip(frame["text"], frame["window_id"])))
         rules = Counter(c.rule.split(":")[0] for cs in found for c in cs)
         kinds = Counter(c.kind for cs in found for c in cs)

@@ -48,7 +48,7 @@ from lanhar_core.signal.features import window_features_batch
 from lanhar_core.signal.segment_frame import to_segment_frame
 from lanhar_core.vocab import builtin_by_name
 from storage import interpretations as store_it
-from storage.datasets import load_windows
+from storage.datasets import get_window, load_windows
 from storage.db import Store
 
 
@@ -349,6 +349,38 @@ def interpret_windows(
                     report.elapsed_s = time.monotonic() - started
     report.elapsed_s = time.monotonic() - started
     return report
+
+
+def collection_frame(collection: str) -> str:
+    """The axes a collection's window texts were written in: ``segment`` for a writer that asks for the
+    body-segment frame (``rules:rules-v3``), else ``device``; what a fact check must compare them with."""
+    backend, _, model = collection.partition(":")
+    if backend != "rules":
+        return "device"
+    from lanhar_core.llm.rules_backend import RULES_VERSIONS, RulesBackend
+
+    version = model.split(":")[0]
+    return RulesBackend(version).window_frame if version in RULES_VERSIONS else "device"
+
+
+def windows_as_written(store: Store, dataset: str, window_ids: Sequence[int], frame: str) -> WindowSet:
+    """Windows of ``dataset`` in the axes their texts were written in (``collection_frame``)."""
+    return _segment_frame_of(store, dataset, window_ids) if frame == "segment" else load_windows(store, ids=list(window_ids))
+
+
+def window_signals_as_written(store: Store, window_id: int, collection: str) -> tuple[np.ndarray, float]:
+    """(signals, rate) of one window in the axes the collection's texts were written in.
+
+    The body-segment frame needs the person's other windows (their gait is the reference),
+    so only that person's windows are read, not the dataset's.
+    """
+    window = get_window(store, window_id)
+    if collection_frame(collection) != "segment":
+        return window.signals, window.rate_hz
+    person, _ = to_segment_frame(load_windows(store, dataset=window.dataset, subjects=[window.subject],
+                                              placement=window.placement or None))
+    row = int(np.flatnonzero(person.ids == window_id)[0])
+    return person.signals[row], person.rate_hz
 
 
 def _segment_frame_of(store: Store, dataset: str, window_ids: Sequence[int]) -> WindowSet:

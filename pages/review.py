@@ -36,6 +36,7 @@ from app.components.review_actions import (
 )
 from app.components.selection import selection
 from lanhar_core.config import Settings
+from lanhar_core.interpret import window_signals_as_written
 from lanhar_core.jobs import Progress
 from lanhar_core.quality import factcheck
 from lanhar_core.quality.runs import default_embed, run_factcheck, run_flagging, run_regeneration
@@ -73,9 +74,9 @@ HISTORY_COLUMNS = ["version", "interpretation_id", "origin", "backend", "model",
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _features(db_path: str, window_id: int) -> dict[str, float]:
-    window = data_store.get_window(get_store(), window_id)
-    return window_features(window.signals, window.rate_hz)
+def _features(db_path: str, window_id: int, collection: str) -> dict[str, float]:
+    """The feature record in the axes the collection's writer saw (the body-segment frame for rules-v3)."""
+    return window_features(*window_signals_as_written(get_store(), window_id, collection))
 
 
 def default_collection(collections: pd.DataFrame, flagged: dict[str, int]) -> int:
@@ -181,12 +182,12 @@ def decision_bar(store: Store, reviewer: str) -> None:
 # ---------------------------------------------------------------- one text
 
 
-def signal_panel(store: Store, window_id: int) -> dict[str, float]:
+def signal_panel(store: Store, window_id: int, collection: str) -> dict[str, float]:
     """The window's six channels and the feature record the text should agree with; returns the features."""
     window = data_store.get_window(store, window_id)
     title = f"Window #{window.id} · {window.label or UNLABELED} · {window.dataset} subject {window.subject}"
     st.plotly_chart(imu_figure(window.signals, window.rate_hz, title=title, height=400), key="review_plot")
-    values = _features(str(store.path), window_id)
+    values = _features(str(store.path), window_id, collection)
     table = pd.DataFrame(
         {
             "feature": [f.key for f in FEATURES],
@@ -446,7 +447,7 @@ def main() -> None:
     row, next_id = navigator(rows)
     left, right = st.columns([1, 1])
     with left:
-        features = signal_panel(store, int(row.name))
+        features = signal_panel(store, int(row.name), collection)
     with right:
         interpretation_panel(store, collection, row, flags, features, reviewer, next_id)
     bulk_actions(store, collection, rows, reviewer)

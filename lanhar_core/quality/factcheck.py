@@ -219,6 +219,7 @@ NUMERIC_RULES: tuple[NumericRule, ...] = (
         0.05,
     ),
     NumericRule("drift", "deg", r"drift", _keys("gravity_drift_deg"), 1.0),
+    NumericRule("swing", "deg", r"swing", lambda _f, _c: [], 0.0),
     NumericRule("tilt", "deg", r"tilt|from (?:the )?vertical", _tilt, 2.0),
     NumericRule("turn", "deg", r"turn|yaw|heading", _keys("net_turn_deg", absolute=True), 3.0),
     NumericRule("net rotation", "deg", r"rotat", _keys("net_rotation_deg", "net_turn_deg", absolute=True), 5.0),

@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from lanhar_core.config import Settings
+from lanhar_core.data.types import WindowSet
 from lanhar_core.errors import BackendError, ConfigError, InsufficientDataError, NotFoundError
-from lanhar_core.interpret import dataset_candidates
+from lanhar_core.interpret import collection_frame, dataset_candidates, windows_as_written
 from lanhar_core.jobs import Progress, run_lifecycle
 from lanhar_core.llm.base import Backend, Generation, GenerationContext, PromptSpec
 from lanhar_core.llm.registry import prepare_hook
@@ -73,16 +74,21 @@ def current_texts(store: Store, collection: str, dataset: str | None) -> pd.Data
     return valid
 
 
-def features_by_window(store: Store, window_ids: Sequence[int], progress: Progress | None = None) -> dict[int, dict[str, float]]:
-    """Feature record of each window (what the fact checker compares claims with)."""
+def features_by_window(
+    store: Store, texts: pd.DataFrame, collection: str, progress: Progress | None = None
+) -> dict[int, dict[str, float]]:
+    """Feature record of each window of ``texts`` (columns window_id, dataset), in the axes the collection's
+    writer saw (``interpret.collection_frame``): what the fact checker compares claims with."""
     progress = progress or Progress()
-    ids = [int(w) for w in window_ids]
+    frame = collection_frame(collection)
     out: dict[int, dict[str, float]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        progress.check_cancelled()
-        windows = load_windows(store, ids=ids[start : start + _CHUNK])
-        out.update(zip((int(w) for w in windows.ids), window_features_batch(windows.signals, windows.rate_hz)))
-        progress.advance(len(windows), "feature records")
+    for dataset, group in texts.groupby("dataset", sort=True):
+        ids = [int(w) for w in group["window_id"]]
+        for start in range(0, len(ids), _CHUNK):
+            progress.check_cancelled()
+            windows = windows_as_written(store, str(dataset), ids[start : start + _CHUNK], frame)
+            out.update(zip((int(w) for w in windows.ids), window_features_batch(windows.signals, windows.rate_hz)))
+            progress.advance(len(windows), "feature records")
     return out
 
 
@@ -153,7 +159,7 @@ def run_flagging(
                                                     "max_flag_share": params.max_flag_share}, job_id=job_id) as run_id:
         frame = current_texts(store, collection, dataset)
         progress.update(0, 3 * len(frame), "feature records")
-        features = features_by_window(store, frame["window_id"], progress)
+        features = features_by_window(store, frame, collection, progress)
         found = _contradictions(frame, features, settings.quality.factcheck_rel_tol)
         progress.update(len(frame), None, f"embedding {len(frame)} texts")
         x = np.asarray(embed(list(frame["text"])), dtype=np.float64)
@@ -219,7 +225,7 @@ def run_factcheck(
     with _run(store, "factcheck", collection, dataset, {"rel_tol": rel_tol}, job_id=job_id) as run_id:
         frame = current_texts(store, collection, dataset)
         progress.update(0, 2 * len(frame), "feature records")
-        features = features_by_window(store, frame["window_id"], progress)
+        features = features_by_window(store, frame, collection, progress)
         n_claims = 0
         found: list[list[factcheck.Contradiction]] = []
         for text, w in zip(frame["text"], frame["window_id"]):
@@ -281,20 +287,32 @@ class _Reviser:
         missing = [it for it in items if it.window_id not in self.base]
         if not missing:
             return
-        windows = load_windows(self.store, ids=[int(it.window_id) for it in missing if it.window_id is not None])
+        windows = self._windows([int(it.window_id) for it in missing if it.window_id is not None])
         row_of: dict[int | None, int] = {int(w): i for i, w in enumerate(windows.ids)}
         for it in missing:
             row = row_of[it.window_id]
             signals, placement = windows.signals[row], str(windows.placements[row] or "")
+            upright = windows.upright_known is not None and bool(windows.upright_known[row])
             stored = store_it.get_interpretation(self.store, it.interpretation_id)
             if stored.prompt_messages and stored.prompt_template:
                 messages, template, version = list(stored.prompt_messages), stored.prompt_template, stored.prompt_version or ""
                 while template.startswith("revision/") and len(messages) > 2:
                     messages, template, version = messages[:-2], template[len("revision/"):], version.partition("/")[2]
-                context = GenerationContext.for_window(signals, windows.rate_hz, placement, self.candidates)
+                context = GenerationContext.for_window(signals, windows.rate_hz, placement, self.candidates,
+                                                       upright_known=upright)
                 self.base[it.window_id] = PromptSpec(messages, template, version, context)
             else:
-                self.base[it.window_id] = window_prompt(signals, windows.rate_hz, placement, self.candidates)
+                self.base[it.window_id] = window_prompt(signals, windows.rate_hz, placement, self.candidates,
+                                                        upright_known=upright)
+
+    def _windows(self, ids: list[int]) -> WindowSet:
+        """The windows in the axes the backend writes from (the body-segment frame for rules-v3)."""
+        windows = load_windows(self.store, ids=ids)
+        if self.backend.window_frame != "segment" or not len(windows):
+            return windows
+        return WindowSet.concat([windows_as_written(self.store, str(d), [int(w) for w, wd in zip(windows.ids, windows.datasets)
+                                                                          if wd == d], "segment")
+                                 for d in sorted({str(x) for x in windows.datasets})])
 
     def __call__(self, items: list[ItemState]) -> list[Generation]:
         self._base_specs(items)
@@ -342,7 +360,7 @@ def run_regeneration(
         frame = current_texts(store, collection, dataset)
         candidates, forbidden = dataset_candidates(store, dataset)
         features: dict[int | None, dict[str, float]] = {
-            w: f for w, f in features_by_window(store, frame["window_id"]).items()
+            w: f for w, f in features_by_window(store, frame, collection).items()
         }
         locked = _locked(frame)
         items = [
