@@ -318,25 +318,27 @@ class Recognizer:
         self._calibration = calibration if len(calibration[1]) else None
         self._rebias()
 
-    def save(self, directory: str | Path) -> Path:
-        """Weights, label vectors and everything else in ``recognizer.json``; ``load`` restores it."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        torch.save({k: v.detach().cpu() for k, v in self.encoder.state_dict().items()}, directory / _WEIGHTS)
+    def save_labels(self, directory: Path) -> dict[str, Any]:
+        """Write the label vectors and label state; returns the metadata every saved form of a recognizer shares
+        (``save`` and the shipped artifact, which stores its weights differently)."""
         np.save(directory / _LABELS, self.label_embeddings)
-        label_meta = self.save_label_state(directory)
-        meta = {
-            "format_version": FORMAT_VERSION,
+        return {
             "encoder": self.encoder.config.to_dict(),
             "preprocessing": self.preprocessing.to_dict(),
             "temperature": self.temperature,
             "threshold": self.threshold,
             "threshold_on": self.threshold_on,
-            "text_encoder_ref": self.text_encoder_ref,
             "labels": self.label_names,
             "descriptions": self.descriptions,
-            **label_meta,
+            **self.save_label_state(directory),
         }
+
+    def save(self, directory: str | Path) -> Path:
+        """Weights, label vectors and everything else in ``recognizer.json``; ``load`` restores it."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        torch.save({k: v.detach().cpu() for k, v in self.encoder.state_dict().items()}, directory / _WEIGHTS)
+        meta = {"format_version": FORMAT_VERSION, "text_encoder_ref": self.text_encoder_ref, **self.save_labels(directory)}
         (directory / _META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return directory
 

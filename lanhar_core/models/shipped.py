@@ -153,17 +153,9 @@ def write_shipped(
     base = TextEncoder.load(None, max_length=text_encoder.max_length, chunk_stride=text_encoder.chunk_stride)
     save_file({k: v.detach().contiguous() for k, v in recognizer.encoder.state_dict().items()}, str(out / SENSOR_FILE))
     save_file(text_delta(text_encoder, base), str(out / DELTA_FILE))
-    np.save(out / LABELS_FILE, recognizer.label_embeddings.astype(np.float32))
-    label_state = recognizer.save_label_state(out)
     meta = {
         "format_version": FORMAT_VERSION,
-        "encoder": recognizer.encoder.config.to_dict(),
-        "preprocessing": recognizer.preprocessing.to_dict(),
-        "temperature": recognizer.temperature,
-        "threshold": recognizer.threshold,
-        "threshold_on": recognizer.threshold_on,
-        "labels": recognizer.label_names,
-        "descriptions": recognizer.descriptions,
+        **recognizer.save_labels(out),
         "text_encoder": {
             "base": BASE_MODEL,
             "base_weights": base.weights_version,
@@ -174,7 +166,6 @@ def write_shipped(
             "delta_dtype": "float16",
         },
         "reference_texts": list(reference_texts),
-        **label_state,
         **info,
     }
     (out / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
