@@ -8,6 +8,7 @@ import io
 from contextlib import redirect_stdout
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from lanhar_core.data.sample import ensure_sample
@@ -175,7 +176,8 @@ def test_results_are_stored_and_reprinted(sample_store, settings, hash_encoder, 
         assert len(metrics["confusion"]) >= 4
     assert result_store.latest_benchmark(sample_store) == benchmark_id
     printed = tables(frame, "cross")
-    assert [t.title.split(":")[1].strip() for t in printed] == ["per pair (mean ± std over seeds)", "average over pairs"]
+    assert [t.title.split(":")[1].strip() for t in printed[:3]] == [
+        "per pair (mean ± std over seeds)", "average over pairs", "recall per true activity (mean over pairs)"]
     from lanhar_core.cli.bench import _print
 
     out = io.StringIO()
@@ -290,3 +292,31 @@ def test_users_training_and_the_benchmark_run_the_same_stage2_function(
     assert calls == [(120, 20.0), (120, 20.0)]
     preprocessing = Recognizer.load(result.artifacts["recognizer"]).preprocessing
     assert (preprocessing.rate_hz, preprocessing.window_samples, preprocessing.stride_samples) == (20.0, 120, 60)
+
+
+def _result(source: str, target: str, method: str, variant: str, seed: int, confusion: list[list[int]],
+            macro_f1: float) -> dict:
+    labels = ["walk", "upstairs", "downstairs"]
+    return {"source": source, "target": target, "method": method, "variant": variant, "seed": seed, "wall_s": 1.0,
+            "metrics": {"labels": labels, "confusion": confusion, "accuracy": 0.5, "macro_f1": macro_f1}}
+
+
+def test_recall_and_baseline_gap_tables_come_from_the_stored_confusions() -> None:
+    from lanhar_core.eval.report import baseline_gap_table, recall_table
+
+    frame = pd.DataFrame([
+        _result("a", "b", "lanhar", "transductive", 0, [[10, 0, 0], [5, 5, 0], [0, 0, 10]], 0.80),
+        _result("a", "b", "lanhar", "transductive", 1, [[10, 0, 0], [10, 0, 0], [0, 0, 10]], 0.70),
+        _result("a", "b", "dcnn", "supervised", 0, [[10, 0, 0], [0, 10, 0], [0, 10, 0]], 0.60),
+        _result("b", "a", "lanhar", "transductive", 0, [[0, 10, 0], [0, 10, 0], [0, 0, 10]], 0.50),
+        _result("b", "a", "dcnn", "supervised", 0, [[10, 0, 0], [0, 10, 0], [0, 0, 10]], 0.90),
+    ])
+    recall = recall_table(frame, "cross")
+    assert recall.headers == ["method", "variant", "downstairs", "upstairs", "walk", "stairs"]
+    ours = recall.rows[0]
+    # upstairs: pair a->b 0.5 and 0.0 over seeds -> 0.25; pair b->a 1.0; mean 0.625
+    assert ours[:5] == ["lanhar", "transductive", "1.000", "0.625", "0.500"]
+    assert ours[5] == f"{(1.0 + 0.625) / 2:.3f}"
+    gap = baseline_gap_table(frame)
+    # a->b: 0.75 - 0.60 = +15 points; b->a: 0.50 - 0.90 = -40 points
+    assert gap.rows == [["transductive", 2, "-12.5", "1/2", "b->a (dcnn)"]]

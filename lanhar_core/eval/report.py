@@ -100,7 +100,7 @@ def per_pair_table(frame: pd.DataFrame, protocol: str) -> Table:
 
 
 def average_table(frame: pd.DataFrame, protocol: str) -> Table:
-    """Per (method, variant): the mean over pairs of the per-pair means, and the best baseline gap."""
+    """Per (method, variant): the mean over pairs of the per-pair means."""
     flat = flatten(frame)
     flat = flat[flat["not_run"].isna()]
     metrics = ["new_accuracy", "accuracy", "macro_f1"] if protocol in NEW_ACTIVITY_PROTOCOLS else ["accuracy", "macro_f1", "weighted_f1", "category_accuracy"]
@@ -117,11 +117,80 @@ def average_table(frame: pd.DataFrame, protocol: str) -> Table:
     return Table(f"{protocol}: average over pairs", headers, rows)
 
 
+BASELINE_VARIANTS = ("supervised", "pretrained")
+"""Variants of the comparison methods (trained on the source, or the untrained MiniLM)."""
+
+STAIRS = ("upstairs", "downstairs")
+
+
+def _recalls(metrics: dict) -> dict[str, float]:
+    """Recall per true label of one scored result (labels without true windows are left out)."""
+    confusion = np.asarray(metrics["confusion"], dtype=np.float64)
+    support = confusion.sum(axis=1)
+    return {str(label): float(confusion[i, i] / support[i]) for i, label in enumerate(metrics["labels"]) if support[i] > 0}
+
+
+def recall_table(frame: pd.DataFrame, protocol: str) -> Table:
+    """Per (method, variant): recall of each true label, mean over seeds then over the pairs that have it.
+
+    The last column is the mean of upstairs and downstairs recall (the issue-12 stairs figure)."""
+    scored = frame[[("confusion" in m and not m.get("not_run")) for m in frame["metrics"]]]
+    per_pair: dict[tuple[str, str], dict[str, list[float]]] = {}
+    for (_, _, method, variant), group in scored.groupby(["source", "target", "method", "variant"], sort=False):
+        pair: dict[str, list[float]] = {}
+        for metrics in group["metrics"]:
+            for label, value in _recalls(metrics).items():
+                pair.setdefault(label, []).append(value)
+        into = per_pair.setdefault((method, variant), {})
+        for label, values in pair.items():
+            into.setdefault(label, []).append(float(np.mean(values)))
+    labels = sorted({label for by_label in per_pair.values() for label in by_label})
+    has_stairs = all(s in labels for s in STAIRS)
+    headers = ["method", "variant", *labels, *(["stairs"] if has_stairs else [])]
+    rows: list[list[object]] = []
+    for (method, variant), by_label in per_pair.items():
+        row: list[object] = [method, variant, *[f"{np.mean(by_label[lab]):.3f}" if lab in by_label else "-" for lab in labels]]
+        if has_stairs:
+            stairs = [np.mean(by_label[s]) for s in STAIRS if s in by_label]
+            row.append(f"{np.mean(stairs):.3f}" if stairs else "-")
+        rows.append(row)
+    return Table(f"{protocol}: recall per true activity (mean over pairs)", headers, rows)
+
+
+def baseline_gap_table(frame: pd.DataFrame, metric: str = "macro_f1") -> Table:
+    """Ours against the best comparison method of the same pair and run: mean gap and pairs won."""
+    flat = flatten(frame)
+    flat = flat[flat["not_run"].isna()]
+    means = flat.groupby(["source", "target", "method", "variant"], sort=False)[metric].mean().reset_index()
+    others = means[means["variant"].isin(BASELINE_VARIANTS)]
+    best = others.loc[others.groupby(["source", "target"])[metric].idxmax()].set_index(["source", "target"]) if len(others) else None
+    rows: list[list[object]] = []
+    for variant, group in means[means["method"] == "lanhar"].groupby("variant", sort=False):
+        gaps, wins, losses = [], 0, []
+        for rec in group.to_dict("records"):
+            key = (rec["source"], rec["target"])
+            if best is None or key not in best.index:
+                continue
+            gap = float(rec[metric]) - float(best.loc[key, metric])
+            gaps.append(gap)
+            if gap > 0:
+                wins += 1
+            else:
+                losses.append(f"{key[0]}->{key[1]} ({best.loc[key, 'method']})")
+        if gaps:
+            rows.append([variant, len(gaps), f"{100 * np.mean(gaps):+.1f}", f"{wins}/{len(gaps)}", ", ".join(losses) or "-"])
+    return Table(f"ours vs the best other method of each pair ({metric}, points)",
+                 ["variant", "pairs", "mean gap", "pairs won", "pairs lost (winner)"], rows)
+
+
 def tables(frame: pd.DataFrame, protocol: str) -> list[Table]:
     """The tables ``lanhar bench`` prints for one benchmark's results."""
     if frame.empty:
         return []
-    return [per_pair_table(frame, protocol), average_table(frame, protocol)]
+    found = [per_pair_table(frame, protocol), average_table(frame, protocol)]
+    if protocol == "cross":
+        found += [recall_table(frame, protocol), baseline_gap_table(frame)]
+    return found
 
 
 def confusion_tables(frame: pd.DataFrame, method: str = "lanhar") -> list[Table]:
