@@ -79,8 +79,10 @@ def _common_options(cmd: argparse.ArgumentParser, variants: bool) -> None:
     cmd.add_argument("--collection", help="interpretation collection (default: the [eval].backend's own, created if missing)")
     cmd.add_argument("--quick", action="store_true", help="built-in sample, small subsets, one seed, few steps")
     if variants:
-        cmd.add_argument("--variant", choices=(*VARIANTS, "both", "none"), default="both",
-                         help="stage 2 with or without unlabeled target windows; none: the baselines only")
+        cmd.add_argument("--variant", choices=(*VARIANTS, "both", "all", "none"), default="all",
+                         help="transductive (stage 2 also sees unlabeled target windows), inductive (source only), text "
+                              "(the inductive recognizer reading each window's interpretation); both: transductive and "
+                              "inductive; all (default): the three; none: the baselines only")
 
 
 def parse_pairs(text: str | None, datasets: str | None) -> list[tuple[str, str]]:
@@ -111,7 +113,7 @@ def _check_datasets(store: Store, names: set[str]) -> None:
 
 def _options(args: argparse.Namespace, settings: Settings) -> BenchOptions:
     variant = getattr(args, "variant", "transductive")
-    variants = {"both": VARIANTS, "none": ()}.get(variant, (variant,))
+    variants = {"all": VARIANTS, "both": ("transductive", "inductive"), "none": ()}.get(variant, (variant,))
     return default_options(settings, args.seeds, args.quick, args.collection, variants)
 
 

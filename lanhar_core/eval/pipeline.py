@@ -41,6 +41,7 @@ from lanhar_core.models.stage2 import (
     unique_text_ids,
 )
 from lanhar_core.models.text_encoder import TextEncoder
+from lanhar_core.models.text_path import text_embeddings
 from lanhar_core.models.train_text import ENCODER_ARTIFACT, fit_text_encoder, stage1_data
 from lanhar_core.placement import dominant_segment
 from lanhar_core.vocab import category_of
@@ -48,7 +49,10 @@ from storage import runs as run_store
 from storage.activities import activity_categories
 from storage.db import Store
 
-VARIANTS = ("transductive", "inductive")
+TEXT_VARIANT = "text"
+VARIANTS = ("transductive", "inductive", TEXT_VARIANT)
+"""transductive: stage 2 also aligns the target's unlabelled windows; inductive: source windows only;
+text: the inductive recognizer reading each test window's interpretation (``models.text_path``)."""
 
 STAGE1_DATA_VERSION = 2
 """Changes whenever what stage 1 is given changes (2: encoder views, vocabulary candidates, new-activity
@@ -168,7 +172,7 @@ def stage2_data(
 def stage2_windows(task: EvalTask, texts: TextSet, cfg: OursConfig, seed: int) -> tuple[WindowSet, WindowSet | None]:
     """Source training windows (balanced cap) and, when transductive, unlabeled target windows (blind cap)."""
     source = _with_texts(source_sample(task, cfg, seed), texts.windows)
-    if cfg.variant == "inductive":
+    if cfg.variant in ("inductive", TEXT_VARIANT):
         return source, None
     if cfg.variant != "transductive":
         raise ValueError(f"unknown stage-2 variant {cfg.variant!r}; use one of {VARIANTS}")
@@ -208,12 +212,17 @@ def run_ours(
     seed: int,
     progress: Progress | None = None,
     on_epoch: EpochHook | None = None,
+    inductive: OursResult | None = None,
 ) -> OursResult:
     """Train ours on the task's source side and predict its test windows among ``task.eval_labels``.
 
     Labels beyond ``task.train_labels`` are added to the recognizer from their descriptions
-    only (``Recognizer.add_label``), as a user adding a new activity would.
+    only (``Recognizer.add_label``), as a user adding a new activity would. The ``text``
+    variant reads the test windows' interpretations with the inductive recognizer: the one in
+    ``inductive`` (this task's and seed's inductive result) when given, else one trained here.
     """
+    if cfg.variant == TEXT_VARIANT:
+        return _run_text_path(store, settings, task, texts, cfg, seed, progress, on_epoch, inductive)
     progress = progress or Progress()
     missing = [label for label in task.eval_labels if not texts.descriptions.get(label)]
     if missing:
@@ -247,4 +256,32 @@ def run_ours(
         "label_bias": dict(zip(recognizer.label_names, (round(float(b), 4) for b in recognizer.label_bias))),
         "stage2_epochs": outcome.epochs,
     }
+    return OursResult(np.asarray(predicted, dtype=object), run_id, info, recognizer)
+
+
+def _window_texts(windows: WindowSet, texts: TextSet, what: str) -> list[str]:
+    missing = [int(w) for w in windows.ids if int(w) not in texts.windows]
+    if missing:
+        raise InsufficientDataError(
+            f"{len(missing)} {what} windows have no interpretation in {texts.collection!r} (first id {missing[0]}); "
+            "the text variant reads every test window's text"
+        )
+    return [texts.windows[int(w)] for w in windows.ids]
+
+
+def _run_text_path(
+    store: Store, settings: Settings, task: EvalTask, texts: TextSet, cfg: OursConfig, seed: int,
+    progress: Progress | None, on_epoch: EpochHook | None, inductive: OursResult | None,
+) -> OursResult:
+    if inductive is None:
+        inductive = run_ours(store, settings, task, texts, dataclasses.replace(cfg, variant="inductive"), seed, progress, on_epoch)
+    encoder, run_id = stage1_encoder(store, settings, task, texts, cfg, seed, progress or Progress())
+    recognizer = inductive.recognizer
+    if len(task.val):
+        recognizer.calibrate_texts(text_embeddings(encoder, _window_texts(task.val, texts, "source validation")), task.val.labels)
+    test = text_embeddings(encoder, _window_texts(task.test, texts, "test"))
+    predicted = recognizer.predict_texts(test, allow_unknown=False).labels
+    with_unknown = recognizer.predict_texts(test, allow_unknown=True).labels
+    info = {**inductive.info, "unknown_rate": float(np.mean(with_unknown == UNKNOWN)),
+            "label_bias": dict(zip(recognizer.label_names, (round(float(b), 4) for b in recognizer.text_label_bias)))}
     return OursResult(np.asarray(predicted, dtype=object), run_id, info, recognizer)

@@ -21,7 +21,16 @@ from lanhar_core.config import Settings, with_overrides
 from lanhar_core.errors import ConfigError
 from lanhar_core.eval.baselines import SUPERVISED_BASELINES, Classifier, tune_and_fit
 from lanhar_core.eval.metrics import category_accuracy, score
-from lanhar_core.eval.pipeline import VARIANTS, OursConfig, TextSet, run_ours, source_sample, unlabeled_sample
+from lanhar_core.eval.pipeline import (
+    TEXT_VARIANT,
+    VARIANTS,
+    OursConfig,
+    OursResult,
+    TextSet,
+    run_ours,
+    source_sample,
+    unlabeled_sample,
+)
 from lanhar_core.eval.protocols import EvalTask, blind_rows, complex_task, cross_dataset_task, new_activity_task
 from lanhar_core.eval.texts import before_regeneration, ensure_texts, eval_collection, load_texts
 from lanhar_core.eval.zeroshot import scored_rows, zero_shot_predict
@@ -125,6 +134,8 @@ class Bench:
         self.code_version = code_version()
         self.extra_categories = activity_categories(store)
         self._fitted: dict[tuple[str, int, str], tuple[Classifier, dict[str, Any]]] = {}
+        self._inductive: tuple[EvalTask, OursConfig, OursResult] | None = None
+        """The last inductive run (task, its config, result): the text variant reads windows with its recognizer."""
         self.benchmark_id = result_store.create_benchmark(
             store, protocol, {**params, "options": dataclasses.asdict(options)}, self.code_version
         )
@@ -156,6 +167,8 @@ class Bench:
         wanted = [source_sample(task, cfg, seed), unlabeled_sample(task, cfg, seed)] if self.options.variants else []
         if self.options.variants and task.source_other is not None:
             wanted.append(task.source_other)
+        if TEXT_VARIANT in self.options.variants:
+            wanted += [task.test, task.val]
         if ZERO_SHOT in self.options.baselines:
             limit = self.settings.eval.zeroshot_windows
             wanted.append(task.test if limit <= 0 else task.test.subset(blind_rows(len(task.test), limit, seed)))
@@ -167,7 +180,11 @@ class Bench:
 
     def run_ours(self, task: EvalTask, texts: TextSet, cfg: OursConfig, variant: str, seed: int, note: str = "") -> None:
         started = time.monotonic()
-        result = run_ours(self.store, self.settings, task, texts, cfg, seed, self.child(f"{OURS}/{variant}"))
+        previous = self._inductive
+        reuse = previous[2] if previous and previous[0] is task and previous[1] == dataclasses.replace(cfg, variant="inductive") else None
+        result = run_ours(self.store, self.settings, task, texts, cfg, seed, self.child(f"{OURS}/{variant}"), inductive=reuse)
+        if cfg.variant == "inductive":
+            self._inductive = (task, cfg, result)
         metrics = {**task_metrics(task, task.test.labels, result.predictions, self.extra_categories), **result.info}
         config = {"ours": cfg.as_dict(), "collection": texts.collection} | ({"note": note} if note else {})
         self.record(task, OURS, variant, seed, metrics, config, started)

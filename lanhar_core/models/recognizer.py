@@ -128,6 +128,44 @@ class Predictions:
         return int(self.labels.shape[0])
 
 
+def calibration_bias(
+    embeddings: np.ndarray, labels: Sequence[str] | np.ndarray, vectors: np.ndarray, label_names: Sequence[str],
+    trained: set[str], steal_rate: float,
+) -> np.ndarray:
+    """Per-label bias: 0 for a trained label; for any other, the smallest that lets it take at most
+    ``steal_rate`` of the labelled ``embeddings`` of trained labels (cosines against ``vectors``).
+
+    The one calibration rule of both recognition paths (sensor embeddings here, window-text
+    embeddings in ``models.text_path``)."""
+    bias = np.zeros(len(label_names), dtype=np.float32)
+    if steal_rate <= 0 or not len(labels):
+        return bias
+    cosine = np.asarray(embeddings, dtype=np.float32) @ vectors.T
+    own_index = {name: i for i, name in enumerate(label_names)}
+    rows = np.array([own_index.get(str(lab), -1) for lab in labels])
+    known = rows >= 0
+    trained_columns = [own_index[n] for n in label_names if n in trained]
+    if not known.any() or not trained_columns:
+        return bias
+    best_known = cosine[known][:, trained_columns].max(axis=1)
+    for i, name in enumerate(label_names):
+        if name not in trained:
+            bias[i] = max(0.0, float(np.quantile(cosine[known, i] - best_known, 1.0 - steal_rate)))
+    return bias
+
+
+def top_labels(cosine: np.ndarray, probs: np.ndarray, label_names: Sequence[str], threshold: float, threshold_on: str,
+               allow_unknown: bool) -> Predictions:
+    """Top label per row, its probability, and ``UNKNOWN`` where the evidence is below ``threshold``."""
+    top = probs.argmax(axis=1)
+    rows = np.arange(len(top))
+    labels = np.asarray(label_names, dtype=object)[top]
+    if allow_unknown and threshold > 0:
+        evidence = probs[rows, top] if threshold_on == "probability" else cosine[rows, top]
+        labels = np.where(evidence < threshold, UNKNOWN, labels).astype(object)
+    return Predictions(labels, probs[rows, top], probs, cosine, list(label_names))
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(shifted)
@@ -169,7 +207,9 @@ class Recognizer:
         self.steal_rate = 0.0
         self.calibration_segment = "unknown"
         self._calibration: tuple[np.ndarray, np.ndarray] | None = None
+        self._text_calibration: tuple[np.ndarray, np.ndarray] | None = None
         self.label_bias = np.zeros(0, dtype=np.float32)
+        self.text_label_bias = np.zeros(0, dtype=np.float32)
 
     def _empty(self) -> np.ndarray:
         return np.zeros((0, self.encoder.config.embed_dim), dtype=np.float32)
@@ -208,21 +248,23 @@ class Recognizer:
         self._calibration = (np.asarray(embeddings, dtype=np.float32)[keep], names[keep])
         self._rebias()
 
+    def calibrate_texts(self, text_embeddings: np.ndarray, labels: Sequence[str] | np.ndarray) -> None:
+        """The text path's calibration: unit embeddings of the window texts of the same held-out windows
+        ``calibrate`` was given (same trained labels, steal rate and segment)."""
+        names = np.asarray([str(x) for x in labels], dtype=object)
+        keep = np.isin(names, list(self.trained_labels))
+        self._text_calibration = (np.asarray(text_embeddings, dtype=np.float32)[keep], names[keep])
+        self._rebias()
+
+    def _bias(self, calibration: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+        if calibration is None:
+            return np.zeros(len(self.label_names), dtype=np.float32)
+        return calibration_bias(calibration[0], calibration[1], self._vectors[self.calibration_segment], self.label_names,
+                                self.trained_labels, self.steal_rate)
+
     def _rebias(self) -> None:
-        bias = np.zeros(len(self.label_names), dtype=np.float32)
-        if self._calibration is not None and self.steal_rate > 0 and len(self._calibration[1]):
-            embeddings, labels = self._calibration
-            cosine = embeddings @ self._vectors[self.calibration_segment].T
-            own_index = {name: i for i, name in enumerate(self.label_names)}
-            rows = np.array([own_index.get(str(lab), -1) for lab in labels])
-            known = rows >= 0
-            if known.any():
-                best_known = cosine[known][:, [own_index[n] for n in self.label_names if n in self.trained_labels]].max(axis=1)
-                for i, name in enumerate(self.label_names):
-                    if name not in self.trained_labels:
-                        margin = cosine[known, i] - best_known
-                        bias[i] = max(0.0, float(np.quantile(margin, 1.0 - self.steal_rate)))
-        self.label_bias = bias
+        self.label_bias = self._bias(self._calibration)
+        self.text_label_bias = self._bias(self._text_calibration)
 
     def set_label(self, name: str, embedding: np.ndarray, descriptions: Sequence[str] = ()) -> None:
         """Add or replace a label by its vector (normalised here)."""
@@ -288,19 +330,31 @@ class Recognizer:
     def predict(self, signals: np.ndarray, allow_unknown: bool = True) -> Predictions:
         """Top label per window, its probability, and ``UNKNOWN`` below the threshold."""
         cosine, probs = self.scores(self.embed(signals))
-        top = probs.argmax(axis=1)
-        rows = np.arange(len(top))
-        labels = np.asarray(self.label_names, dtype=object)[top]
-        if allow_unknown and self.threshold > 0:
-            evidence = probs[rows, top] if self.threshold_on == "probability" else cosine[rows, top]
-            labels = np.where(evidence < self.threshold, UNKNOWN, labels).astype(object)
-        return Predictions(labels, probs[rows, top], probs, cosine, list(self.label_names))
+        return top_labels(cosine, probs, self.label_names, self.threshold, self.threshold_on, allow_unknown)
+
+    def predict_texts(self, text_embeddings: np.ndarray, allow_unknown: bool = True) -> Predictions:
+        """The text path: windows recognised from unit embeddings of their interpretations (``models.text_path``).
+
+        The same label vectors, temperature and threshold as ``predict``, with the text
+        calibration's biases; the sensor encoder is not used."""
+        if not self.label_names:
+            raise ModelError("the recognizer has no labels; add some with add_label (or `lanhar labels add`)")
+        embeddings = np.asarray(text_embeddings, dtype=np.float32)
+        if embeddings.ndim != 2 or embeddings.shape[1] != self.embed_dim:
+            raise ModelError(f"text embeddings must be (n, {self.embed_dim}); got {embeddings.shape}: "
+                             "use the text encoder this recognizer's labels were embedded with")
+        cosine = embeddings @ self.label_embeddings.T
+        probs = softmax((cosine - self.text_label_bias[None, :]) / self.temperature)
+        return top_labels(cosine, probs, self.label_names, self.threshold, self.threshold_on, allow_unknown)
 
     def save_label_state(self, directory: Path) -> dict[str, Any]:
         """Write the per-segment label vectors and the calibration windows; returns what goes in the metadata."""
-        calibration = self._calibration or (self._empty(), np.zeros(0, dtype=object))
+        empty = (self._empty(), np.zeros(0, dtype=object))
+        calibration = self._calibration or empty
+        text_calibration = self._text_calibration or empty
         arrays: dict[str, Any] = {f"vectors_{seg}": v for seg, v in self._vectors.items()}
-        np.savez(directory / _SEGMENTS_FILE, calibration=calibration[0], calibration_labels=calibration[1].astype(str), **arrays)
+        np.savez(directory / _SEGMENTS_FILE, calibration=calibration[0], calibration_labels=calibration[1].astype(str),
+                 text_calibration=text_calibration[0], text_calibration_labels=text_calibration[1].astype(str), **arrays)
         return {"segment": self.segment, "trained_labels": sorted(self.trained_labels), "steal_rate": self.steal_rate,
                 "calibration_segment": self.calibration_segment}
 
@@ -311,11 +365,14 @@ class Recognizer:
         with np.load(directory / _SEGMENTS_FILE, allow_pickle=False) as stored:
             self._vectors = {seg: stored[f"vectors_{seg}"].astype(np.float32) for seg in _SEGMENT_KEYS}
             calibration = (stored["calibration"], stored["calibration_labels"].astype(object))
+            text_calibration = ((stored["text_calibration"], stored["text_calibration_labels"].astype(object))
+                                if "text_calibration" in stored.files else (self._empty(), np.zeros(0, dtype=object)))
         self.segment = meta.get("segment", "unknown")
         self.trained_labels = set(meta.get("trained_labels", []))
         self.steal_rate = float(meta.get("steal_rate", 0.0))
         self.calibration_segment = meta.get("calibration_segment", "unknown")
         self._calibration = calibration if len(calibration[1]) else None
+        self._text_calibration = text_calibration if len(text_calibration[1]) else None
         self._rebias()
 
     def save_labels(self, directory: Path) -> dict[str, Any]:

@@ -1,0 +1,69 @@
+"""The text path: recognise a window through its own interpretation instead of the sensor encoder.
+
+A recognizer's label vectors live in the stage-1 text space, so a window can be matched to
+them in two ways: its sensor embedding (stage 2, the paper's inference) or the embedding of
+the text the label-blind writer produces for it. The two differ in what they were trained
+on. A sensor encoder trained without the target's windows (a user's new phone, the
+inductive setting) meets a device and placement it never saw; the rules writer states
+physical facts in the body-segment frame of the declared placement, which is the same
+statement on any device. Measured over 12 dataset pairs (bench/README.md, "Recognition
+through the texts"), the text path beats the inductive sensor encoder; with the target's
+unlabelled windows in stage 2 (transductive) the sensor encoder is better.
+
+The price is writing a text per window: a fraction of a millisecond with a rules writer, one
+call per window with an LLM writer (what the paper's sensor encoder exists to avoid). The
+writer must be the one whose texts the text encoder was trained on (its collection's
+backend and version).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from lanhar_core.errors import BackendError
+from lanhar_core.jobs import Progress
+from lanhar_core.llm.base import Backend
+from lanhar_core.models.recognizer import Predictions, Recognizer, TextEmbedder
+from lanhar_core.models.text_views import window_view
+from lanhar_core.prompts import window_prompt
+
+RECOGNITION_PATHS = ("text", "sensor")
+"""How a recognizer reads a window: its written interpretation, or its signals through the sensor encoder."""
+
+
+def text_embeddings(encoder: TextEmbedder, texts: Sequence[str]) -> np.ndarray:
+    """Unit embeddings of window texts as stage 1 matched them to labels (their conclusions, ``window_view``)."""
+    vectors = np.asarray(encoder.encode([window_view(t) for t in texts]), dtype=np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
+
+
+def write_window_texts(
+    writer: Backend, signals: np.ndarray, rate_hz: float, placement: str,
+    upright_known: np.ndarray | None = None, progress: Progress | None = None,
+) -> list[str]:
+    """The writer's interpretation of each window (label-blind: the prompt carries no label).
+
+    ``upright_known`` per window: whether the body-segment frame found the segment's axis
+    (``signal.segment_frame``); ``None`` for windows in device axes.
+    """
+    known = np.ones(len(signals), dtype=bool) if upright_known is None else np.asarray(upright_known, dtype=bool)
+    specs = [window_prompt(s, rate_hz, placement, [], upright_known=bool(k)) for s, k in zip(signals, known)]
+    generations = writer.generate(specs, progress=progress)
+    failed = [(i, g.error) for i, g in enumerate(generations) if not g.ok or not g.text.strip()]
+    if failed:
+        i, error = failed[0]
+        raise BackendError(f"{writer.name} wrote no interpretation for {len(failed)} of {len(specs)} windows "
+                           f"(first: window {i}, {error or 'empty reply'}); the text path needs one per window")
+    return [g.text for g in generations]
+
+
+def recognize_by_text(
+    recognizer: Recognizer, encoder: TextEmbedder, writer: Backend, signals: np.ndarray, rate_hz: float,
+    placement: str, upright_known: np.ndarray | None = None, allow_unknown: bool = True,
+    progress: Progress | None = None,
+) -> Predictions:
+    """Windows recognised from the texts ``writer`` writes for them, against ``recognizer``'s labels."""
+    texts = write_window_texts(writer, signals, rate_hz, placement, upright_known, progress)
+    return recognizer.predict_texts(text_embeddings(encoder, texts), allow_unknown=allow_unknown)
