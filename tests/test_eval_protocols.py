@@ -320,3 +320,40 @@ def test_recall_and_baseline_gap_tables_come_from_the_stored_confusions() -> Non
     gap = baseline_gap_table(frame)
     # a->b: 0.75 - 0.60 = +15 points; b->a: 0.50 - 0.90 = -40 points
     assert gap.rows == [["transductive", 2, "-12.5", "1/2", "b->a (dcnn)"]]
+
+
+def test_text_variant_reads_every_test_window_text_with_the_inductive_recognizer(
+    sample_store, settings, hash_encoder, monkeypatch
+) -> None:
+    from lanhar_core.errors import InsufficientDataError
+    from lanhar_core.models import stage2
+    from lanhar_core.models.text_path import text_embeddings
+
+    task = cross_dataset_task(sample_store, SOURCE, TARGET, seed=0, per_label=12)
+    base = _fake_texts(task)
+    val_texts = {int(w): f"energy {np.round(s[:, :3].std(), 1)}" for w, s in zip(task.val.ids, task.val.signals)}
+    texts = TextSet("fake", {**base.windows, **val_texts}, base.descriptions)
+    fits: list[int] = []
+    real = stage2.fit_stage2
+    monkeypatch.setattr(stage2, "fit_stage2", lambda *a, **k: fits.append(1) or real(*a, **k))
+    cfg = OursConfig("inductive", train_text=False, sensor_epochs=2, stage2_source_windows=48, stage2_target_windows=48)
+    inductive = run_ours(sample_store, settings, task, texts, cfg, seed=0)
+    text = run_ours(sample_store, settings, task, texts, dataclasses.replace(cfg, variant="text"), seed=0, inductive=inductive)
+    assert len(fits) == 1
+    read = text_embeddings(hash_encoder, [texts.windows[int(w)] for w in task.test.ids])
+    assert list(text.predictions) == list(inductive.recognizer.predict_texts(read, allow_unknown=False).labels)
+    without_one = TextSet("fake", {k: v for k, v in texts.windows.items() if k != int(task.test.ids[0])}, texts.descriptions)
+    with pytest.raises(InsufficientDataError, match="have no interpretation"):
+        run_ours(sample_store, settings, task, without_one, dataclasses.replace(cfg, variant="text"), seed=0, inductive=inductive)
+
+
+def test_bench_records_the_text_variant_beside_the_inductive_one(sample_store, settings, hash_encoder, monkeypatch) -> None:
+    from lanhar_core.eval import runner
+
+    untrained = runner.ours_config
+    monkeypatch.setattr(runner, "ours_config", lambda *a, **k: untrained(*a, **k, train_text=False))
+    options = BenchOptions(seeds=1, variants=("inductive", "text"), baselines=(), quick=True)
+    frame = result_store.results(sample_store, run_pairs(sample_store, settings, "cross", [(SOURCE, TARGET)], options))
+    assert sorted(frame["variant"]) == ["inductive", "text"]
+    text = frame[frame["variant"] == "text"]["metrics"].iloc[0]
+    assert 0.0 <= text["accuracy"] <= 1.0 and sum(map(sum, text["confusion"])) == text["n"]

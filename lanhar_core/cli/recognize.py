@@ -24,6 +24,7 @@ from lanhar_core.errors import DataFormatError, NotFoundError
 from lanhar_core.jobs import Progress
 from lanhar_core.models.loading import open_recognizer
 from lanhar_core.models.recognizer import Recognizer
+from lanhar_core.models.text_path import RECOGNITION_PATHS
 from lanhar_core.vocab import BUILTIN_ACTIVITIES
 from storage import runs
 from storage.db import Store
@@ -44,6 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     rec.add_argument("--all-labels", action="store_true", help="every label the model has a description of")
     rec.add_argument("--placement", default="", help="where the phone was worn (waist, pocket, ...); checked against the model's")
     rec.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    rec.add_argument("--by", choices=RECOGNITION_PATHS, default="sensor",
+                     help="read windows through the sensor encoder (default), or through the interpretation the rules "
+                          "writer writes for each window (the text path; better on a device the model never saw, "
+                          "see bench/README.md)")
     rec.add_argument("--input-format", choices=_INPUT_FORMATS, help="default: from the file extension (.csv, .parquet)")
     rec.add_argument("--rate", type=float, help="sampling rate in Hz (tables without a time column)")
     rec.add_argument("--time-col", help="timestamp column of a table (default: guessed from the column names)")
@@ -180,6 +185,7 @@ def _recognize(args: argparse.Namespace) -> int:
     from lanhar_core.eval.recording import score_recording
     from lanhar_core.models.choice import choice_for, recognizer_for
     from lanhar_core.models.streaming import NO_UPRIGHT_REFERENCE, recognize_recording, segments_frame
+    from lanhar_core.models.text_path import reader_for
 
     settings = settings_from(args)
     path = Path(args.file)
@@ -194,12 +200,13 @@ def _recognize(args: argparse.Namespace) -> int:
     if note:
         print(f"warning: {note}", file=sys.stderr)
     cfg = settings.sensor_encoder
+    reader = reader_for(settings, recognizer) if args.by == "text" else None
     source = import_source(settings, "recognize", path, fmt, **_import_options(args, fmt, path))
     frames = []
     with progress_bar("recognize") as callback:
         for recording in source.read():
             segments, predictions, starts = recognize_recording(
-                recognizer, recording, cfg.smooth_windows, cfg.min_segment_s, Progress(callback)
+                recognizer, recording, cfg.smooth_windows, cfg.min_segment_s, Progress(callback), reader
             )
             if predictions.upright_known is False:
                 print(f"warning: {recording.key}: {NO_UPRIGHT_REFERENCE}", file=sys.stderr)

@@ -28,6 +28,7 @@ from lanhar_core.data.windowing import make_windows
 from lanhar_core.errors import RecordingTooShortError
 from lanhar_core.jobs import Progress
 from lanhar_core.models.recognizer import UNKNOWN, Predictions, Recognizer
+from lanhar_core.models.text_path import TextReader
 from lanhar_core.signal.segment_frame import recording_to_segment_frame
 
 
@@ -132,12 +133,15 @@ def recognize_recording(
     smooth_windows: int = 3,
     min_segment_s: float = 0.0,
     progress: Progress | None = None,
+    reader: TextReader | None = None,
 ) -> tuple[list[Segment], Predictions, np.ndarray]:
     """Segments of a recording of any length and rate (canonical units), plus the per-window predictions and starts.
 
     A recognizer whose preprocessing works in the body-segment frame gets the recording's
     windows turned into it (the recording's own gait is the upright reference), and the
-    label vectors of the recording's placement when it declares one.
+    label vectors of the recording's placement when it declares one. With a ``reader`` the
+    windows are recognised through the texts its writer writes for them (``models.text_path``),
+    in the writer's frame, instead of through the sensor encoder.
     Every gap-free stretch is windowed, labelled or not; starts are samples at the model's rate.
     """
     progress = progress or Progress()
@@ -152,12 +156,17 @@ def recognize_recording(
     if len(windows) == 0:
         raise RecordingTooShortError(too_short_message(recording, pre.window_samples / pre.rate_hz))
     progress.update(1, 3, f"recognising {len(windows)} windows")
+    frame = pre.frame if reader is None else reader.writer.window_frame
     signals, known = windows.signals, None
-    if pre.frame == "segment":
+    if frame == "segment":
         signals, known = recording_to_segment_frame(signals, pre.rate_hz)
     if recording.placement:
         recognizer.use_placement(recording.placement)
-    predictions = recognizer.predict(signals)
+    if reader is None:
+        predictions = recognizer.predict(signals)
+    else:
+        predictions = reader.predict(recognizer, signals, pre.rate_hz, recording.placement,
+                                     None if known is None else np.full(len(signals), known))
     predictions.upright_known = known
     progress.update(2, 3, "smoothing")
     segments = segments_from_predictions(

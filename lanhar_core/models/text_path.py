@@ -19,13 +19,17 @@ backend and version).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from lanhar_core.config import Settings
 from lanhar_core.errors import BackendError
 from lanhar_core.jobs import Progress
 from lanhar_core.llm.base import Backend
+from lanhar_core.llm.registry import make_backend
 from lanhar_core.models.recognizer import Predictions, Recognizer, TextEmbedder
+from lanhar_core.models.shipped import text_encoder_for
 from lanhar_core.models.text_views import window_view
 from lanhar_core.prompts import window_prompt
 
@@ -59,11 +63,25 @@ def write_window_texts(
     return [g.text for g in generations]
 
 
-def recognize_by_text(
-    recognizer: Recognizer, encoder: TextEmbedder, writer: Backend, signals: np.ndarray, rate_hz: float,
-    placement: str, upright_known: np.ndarray | None = None, allow_unknown: bool = True,
-    progress: Progress | None = None,
-) -> Predictions:
-    """Windows recognised from the texts ``writer`` writes for them, against ``recognizer``'s labels."""
-    texts = write_window_texts(writer, signals, rate_hz, placement, upright_known, progress)
-    return recognizer.predict_texts(text_embeddings(encoder, texts), allow_unknown=allow_unknown)
+@dataclass(frozen=True)
+class TextReader:
+    """What the text path needs beside a recognizer: the text encoder its labels were embedded with
+    (``shipped.text_encoder_for(recognizer.text_encoder_ref)``) and the writer of its training texts."""
+
+    encoder: TextEmbedder
+    writer: Backend
+
+    def predict(
+        self, recognizer: Recognizer, signals: np.ndarray, rate_hz: float, placement: str,
+        upright_known: np.ndarray | None = None, allow_unknown: bool = True, progress: Progress | None = None,
+    ) -> Predictions:
+        """Windows (in the writer's frame, ``writer.window_frame``) recognised from the texts written for them."""
+        texts = write_window_texts(self.writer, signals, rate_hz, placement, upright_known, progress)
+        return recognizer.predict_texts(text_embeddings(self.encoder, texts), allow_unknown=allow_unknown)
+
+
+def reader_for(settings: Settings, recognizer: Recognizer) -> TextReader:
+    """The text path of ``recognizer``: its own text encoder and the configured rules writer
+    (``[llm] rules_version``, rules-v3 by default: the writer of the shipped model's and the default
+    collections' texts)."""
+    return TextReader(text_encoder_for(recognizer.text_encoder_ref or settings.text_encoder.path), make_backend(settings, "rules"))
