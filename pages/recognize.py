@@ -37,10 +37,12 @@ from lanhar_core.data.sample import example_path
 from lanhar_core.data.types import CHANNELS, Recording
 from lanhar_core.errors import DataFormatError, LanharError
 from lanhar_core.eval.recording import score_recording
+from lanhar_core.llm.registry import make_backend
 from lanhar_core.models.choice import ModelChoice, available_models, keep_labels
 from lanhar_core.models.recognizer import Recognizer
 from lanhar_core.models.shipped import available, load_meta, text_encoder_for
 from lanhar_core.models.streaming import NO_UPRIGHT_REFERENCE, recognize_recording, segments_frame
+from lanhar_core.models.text_path import TEXT_PATH_NEEDS_PLACEMENT, TextReader
 from storage.embedding_cache import StoreEmbeddingCache
 
 MAX_PLOTTED_SAMPLES = 20_000  # longer recordings are thinned for the plot only; recognition uses every sample
@@ -265,10 +267,30 @@ def show_truth(recognizer: Recognizer, recording: Recording, segments, predictio
     return [Band(b.start_s, b.end_s, b.label) for b in result.truth]
 
 
-def show_results(recognizer: Recognizer, recording: Recording) -> None:
+_PATHS = {"sensor": "Sensor encoder", "text": "Interpretations (text path)"}
+
+
+def choose_path() -> str:
+    return st.sidebar.radio(
+        "Read windows through", list(_PATHS), format_func=_PATHS.get, key="recognize_path",
+        help="Sensor encoder: the model's stage-2 network (fast; best on devices like those it was trained on). "
+             "Interpretations: the rules writer describes each window and the model's text encoder matches the "
+             "description to the labels (better on a phone or placement the model never saw; needs the placement).",
+    )
+
+
+def show_results(recognizer: Recognizer, recording: Recording, path: str) -> None:
     """Segments timeline (with truth when labelled), the segments table and CSV, the signals and per-window scores."""
-    cfg = get_settings().sensor_encoder
-    segments, predictions, starts = recognize_recording(recognizer, recording, cfg.smooth_windows, cfg.min_segment_s)
+    settings = get_settings()
+    cfg = settings.sensor_encoder
+    reader = None
+    if path == "text":
+        reader = TextReader(_text_encoder(recognizer.text_encoder_ref or settings.text_encoder.path, str(get_store().path)),
+                            make_backend(settings, "rules"))
+        if not recording.placement:
+            st.warning(TEXT_PATH_NEEDS_PLACEMENT.replace("--placement", "the placement in the sidebar"))
+    segments, predictions, starts = recognize_recording(recognizer, recording, cfg.smooth_windows, cfg.min_segment_s,
+                                                        reader=reader)
     if predictions.upright_known is False:
         st.warning(NO_UPRIGHT_REFERENCE.capitalize(), icon=":material/accessibility_new:")
     bands = [Band(s.start_s, s.end_s, s.activity) for s in segments]
@@ -315,6 +337,7 @@ def main() -> None:
     if not recognizer.label_names:
         st.warning("Choose at least one label in the sidebar (or add one by description).")
         return
+    path = choose_path()
     recordings = upload_section(placement)
     if not recordings:
         return
@@ -326,7 +349,7 @@ def main() -> None:
     st.caption(f"{recording.key}: {recording.n_samples} rows, {recording.duration_s:.1f} s at {recording.rate_hz:g} Hz, "
                f"channels {', '.join(CHANNELS)}; model: {choice.title}")
     with user_errors(f"{recording.key} could not be recognised"):
-        show_results(recognizer, recording)
+        show_results(recognizer, recording, path)
 
 
 main()

@@ -462,6 +462,19 @@ def test_recognize_uses_the_shipped_model_on_the_example(app_home: tuple[Path, A
     assert at.get("download_button")
 
 
+def test_recognize_reads_the_example_through_its_interpretations(app_home: tuple[Path, AppTest]) -> None:
+    at = _shipped(_page("recognize"))
+    at.button(key="recognize_try_example").click().run()
+    by_sensor = _frame(at, "recall")
+    at.radio(key="recognize_path").set_value("text").run()
+    _no_exception(at)
+    assert not at.error
+    assert "truth against prediction" in _plot_title(at, "segments_timeline")
+    by_text = _frame(at, "recall")
+    assert set(by_text["activity"]) == set(by_sensor["activity"])
+    assert not by_text.equals(by_sensor)  # another path, other answers on the same windows
+
+
 def test_recognize_guesses_units_and_clock_of_an_upload(app_home: tuple[Path, AppTest]) -> None:
     at = _upload_generic(_page("recognize"), "mine.csv", _labelled_csv())
     by_label = {s.label: s.value for s in at.selectbox}

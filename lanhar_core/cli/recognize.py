@@ -185,7 +185,7 @@ def _recognize(args: argparse.Namespace) -> int:
     from lanhar_core.eval.recording import score_recording
     from lanhar_core.models.choice import choice_for, recognizer_for
     from lanhar_core.models.streaming import NO_UPRIGHT_REFERENCE, recognize_recording, segments_frame
-    from lanhar_core.models.text_path import reader_for
+    from lanhar_core.models.text_path import TEXT_PATH_NEEDS_PLACEMENT, reader_for
 
     settings = settings_from(args)
     path = Path(args.file)
@@ -208,6 +208,8 @@ def _recognize(args: argparse.Namespace) -> int:
             segments, predictions, starts = recognize_recording(
                 recognizer, recording, cfg.smooth_windows, cfg.min_segment_s, Progress(callback), reader
             )
+            if reader is not None and not recording.placement:
+                print(f"warning: {recording.key}: {TEXT_PATH_NEEDS_PLACEMENT}", file=sys.stderr)
             if predictions.upright_known is False:
                 print(f"warning: {recording.key}: {NO_UPRIGHT_REFERENCE}", file=sys.stderr)
             if any(label is not None for label in recording.labels):

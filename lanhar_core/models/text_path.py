@@ -36,6 +36,11 @@ from lanhar_core.prompts import window_prompt
 RECOGNITION_PATHS = ("text", "sensor")
 """How a recognizer reads a window: its written interpretation, or its signals through the sensor encoder."""
 
+TEXT_PATH_NEEDS_PLACEMENT = (
+    "no placement: the writer cannot say which body segment is tilted, so postures read as unknown on the text path; "
+    "pass --placement (waist, pocket, wrist, ...)"
+)
+
 
 def text_embeddings(encoder: TextEmbedder, texts: Sequence[str]) -> np.ndarray:
     """Unit embeddings of window texts as stage 1 matched them to labels (their conclusions, ``window_view``)."""
