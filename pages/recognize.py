@@ -42,7 +42,7 @@ from lanhar_core.models.choice import ModelChoice, available_models, keep_labels
 from lanhar_core.models.recognizer import Recognizer
 from lanhar_core.models.shipped import available, load_meta, text_encoder_for
 from lanhar_core.models.streaming import NO_UPRIGHT_REFERENCE, recognize_recording, segments_frame
-from lanhar_core.models.text_path import TEXT_PATH_NEEDS_PLACEMENT, TextReader
+from lanhar_core.models.text_path import TEXT_PATH_NEEDS_PLACEMENT, TextReader, uncalibrated_note
 from storage.embedding_cache import StoreEmbeddingCache
 
 MAX_PLOTTED_SAMPLES = 20_000  # longer recordings are thinned for the plot only; recognition uses every sample
@@ -289,6 +289,8 @@ def show_results(recognizer: Recognizer, recording: Recording, path: str) -> Non
                             make_backend(settings, "rules"))
         if not recording.placement:
             st.warning(TEXT_PATH_NEEDS_PLACEMENT.replace("--placement", "the placement in the sidebar"))
+        if uncalibrated_note(recognizer):
+            st.warning(uncalibrated_note(recognizer).capitalize())
     segments, predictions, starts = recognize_recording(recognizer, recording, cfg.smooth_windows, cfg.min_segment_s,
                                                         reader=reader)
     if predictions.upright_known is False:

@@ -133,3 +133,16 @@ def test_cli_recognizes_a_phone_recording_by_text_with_the_shipped_model(home: P
     accuracy = float(err.split("window accuracy ")[1].split(",")[0])
     assert accuracy > 0.3, err
     assert "walk" in out and "start_s" in out.splitlines()[0]
+
+
+def test_labels_without_a_text_calibration_are_named() -> None:
+    from lanhar_core.models.text_path import uncalibrated_note
+
+    rec = _recognizer()
+    windows = np.random.default_rng(2).normal(size=(10, 120, 6)).astype(np.float32)
+    rec.calibrate(rec.embed(windows), ["a"] * 10, ["a", "b"], 0.05)
+    assert rec.text_uncalibrated_labels == [] and uncalibrated_note(rec) == ""
+    rec.set_label("c", _unit([1.0, 0.0, 0.3, 0, 0, 0, 0, 0])[0])
+    assert rec.text_uncalibrated_labels == ["c"] and uncalibrated_note(rec).startswith("c: not trained")
+    rec.calibrate_texts(_unit(*[[1.0, 0.0, 0.25, 0, 0, 0, 0, 0]] * 10), ["a"] * 10)
+    assert rec.text_uncalibrated_labels == []

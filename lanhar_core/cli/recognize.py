@@ -185,7 +185,7 @@ def _recognize(args: argparse.Namespace) -> int:
     from lanhar_core.eval.recording import score_recording
     from lanhar_core.models.choice import choice_for, recognizer_for
     from lanhar_core.models.streaming import NO_UPRIGHT_REFERENCE, recognize_recording, segments_frame
-    from lanhar_core.models.text_path import TEXT_PATH_NEEDS_PLACEMENT, reader_for
+    from lanhar_core.models.text_path import TEXT_PATH_NEEDS_PLACEMENT, reader_for, uncalibrated_note
 
     settings = settings_from(args)
     path = Path(args.file)
@@ -201,6 +201,8 @@ def _recognize(args: argparse.Namespace) -> int:
         print(f"warning: {note}", file=sys.stderr)
     cfg = settings.sensor_encoder
     reader = reader_for(settings, recognizer) if args.by == "text" else None
+    if reader is not None and uncalibrated_note(recognizer):
+        print(f"warning: {uncalibrated_note(recognizer)}", file=sys.stderr)
     source = import_source(settings, "recognize", path, fmt, **_import_options(args, fmt, path))
     frames = []
     with progress_bar("recognize") as callback:

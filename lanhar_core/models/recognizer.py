@@ -18,6 +18,11 @@ vectors at once. Calibration: a label the sensor encoder was not trained on gets
 subtracted from its cosine, the smallest that lets it take at most ``steal_rate`` of the
 stored validation windows of the trained labels (``calibrate``), so that describing a new
 activity cannot silently take windows from the activities the model knows.
+
+Two paths into the same label space: ``predict`` reads windows through the sensor encoder;
+``predict_texts`` reads the embeddings of the windows' own interpretations (the text path,
+``models.text_path``), with biases calibrated on the texts of the same held-out windows
+(``calibrate_texts``). ``calibration_bias`` is the one calibration rule of both.
 """
 
 from __future__ import annotations
@@ -255,6 +260,14 @@ class Recognizer:
         keep = np.isin(names, list(self.trained_labels))
         self._text_calibration = (np.asarray(text_embeddings, dtype=np.float32)[keep], names[keep])
         self._rebias()
+
+    @property
+    def text_uncalibrated_labels(self) -> list[str]:
+        """Labels the model was not trained on that the text path cannot keep in check: no text calibration
+        was stored (models saved before it existed, such as the shipped one), so they carry no bias there."""
+        if self._text_calibration is not None or not self.trained_labels:
+            return []
+        return [n for n in self.label_names if n not in self.trained_labels]
 
     def _bias(self, calibration: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
         if calibration is None:

@@ -36,6 +36,15 @@ from lanhar_core.prompts import window_prompt
 RECOGNITION_PATHS = ("text", "sensor")
 """How a recognizer reads a window: its written interpretation, or its signals through the sensor encoder."""
 
+def uncalibrated_note(recognizer: Recognizer) -> str:
+    """A warning when labels the model was not trained on meet no calibration on the text path ('' otherwise)."""
+    labels = recognizer.text_uncalibrated_labels
+    if not labels:
+        return ""
+    return (f"{', '.join(labels)}: not trained and not calibrated for the text path (this model stores no text "
+            "calibration), so they may take windows of the trained activities; the sensor path calibrates them")
+
+
 TEXT_PATH_NEEDS_PLACEMENT = (
     "no placement: the writer cannot say which body segment is tilted, so postures read as unknown on the text path; "
     "pass --placement (waist, pocket, wrist, ...)"
