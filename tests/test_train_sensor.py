@@ -147,6 +147,8 @@ def test_training_records_a_run_and_never_reads_labels(synthetic_store, settings
     assert np.isnan(third.metrics["val_zero_shot_accuracy"])
     recognizer = Recognizer.load(first.artifacts["recognizer"])
     assert recognizer.label_names == [a.name for a in ACTIVITIES[:4]]
+    recognizer.set_label("described_only", recognizer.label_embeddings[0] + 0.1)
+    assert recognizer.text_uncalibrated_labels == []  # the run stored the text path's calibration too
 
 
 def test_interrupted_run_resumes_to_the_uninterrupted_result(synthetic_store, settings: Settings) -> None:

@@ -249,6 +249,8 @@ def train_sensor_encoder(
         segment = data.selection["segment"]
         recognizer.calibrate(recognizer.embed(data.val.signals), data.val_labels, sorted({str(x) for x in data.val_labels}),
                              cfg.new_label_steal_rate, segment)
+        val_texts = data.val.text_embeddings[data.val.text_ids]
+        recognizer.calibrate_texts(val_texts / np.linalg.norm(val_texts, axis=1, keepdims=True).clip(1e-12), data.val_labels)
         recognizer.use_placement(segment)
         run.add_artifact(RECOGNIZER_ARTIFACT, recognizer.save(run_dir / RECOGNIZER_ARTIFACT))
         run.summary = {
