@@ -15,17 +15,9 @@ from lanhar_core.models.stage2 import AlignmentData, train_epoch, unique_text_id
 from lanhar_core.models.streaming import majority_filter, recognize_recording, segments_from_predictions
 from lanhar_core.models.synthetic import ACTIVITIES, synthetic_windows
 
+from window_fixtures import AxisEncoder
+
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-class AxisEncoder:
-    """Text 'encoder' for hand-made label vectors: 'axis N' -> unit vector N."""
-
-    def encode(self, texts):
-        out = np.zeros((len(texts), 8), dtype=np.float32)
-        for i, t in enumerate(texts):
-            out[i, int(t.split()[-1])] = 1.0
-        return out
 
 
 def _recognizer(threshold: float = 0.0) -> Recognizer:

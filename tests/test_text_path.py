@@ -21,20 +21,11 @@ from lanhar_core.models.sensor_encoder import create_sensor_encoder
 from lanhar_core.models.text_path import TextReader, text_embeddings, write_window_texts
 
 from fake_llm_server import FakeLLMServer, Reply
+from window_fixtures import AxisEncoder
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "lanhar_core" / "data" / "sample" / "example_phone.csv"
-
-
-class AxisEncoder:
-    """Text 'encoder' for hand-made vectors: a text ending in 'axis N' -> unit vector N."""
-
-    def encode(self, texts):
-        out = np.zeros((len(texts), 8), dtype=np.float32)
-        for i, t in enumerate(texts):
-            out[i, int(t.split()[-1])] = 1.0
-        return out
 
 
 def _recognizer() -> Recognizer:

@@ -51,3 +51,13 @@ def add_toy_dataset(
         write_dataset(conn, record, [prepared])
         rows = conn.execute("SELECT id FROM windows WHERE dataset = ? ORDER BY id", [dataset]).fetchall()
     return [int(r[0]) for r in rows]
+
+
+class AxisEncoder:
+    """Text 'encoder' for hand-made label vectors: 'axis N' -> unit vector N."""
+
+    def encode(self, texts):
+        out = np.zeros((len(texts), 8), dtype=np.float32)
+        for i, t in enumerate(texts):
+            out[i, int(t.split()[-1])] = 1.0
+        return out
