@@ -37,12 +37,11 @@ from lanhar_core.data.sample import example_path
 from lanhar_core.data.types import CHANNELS, Recording
 from lanhar_core.errors import DataFormatError, LanharError
 from lanhar_core.eval.recording import score_recording
-from lanhar_core.llm.registry import make_backend
 from lanhar_core.models.choice import ModelChoice, available_models, keep_labels
 from lanhar_core.models.recognizer import Recognizer
 from lanhar_core.models.shipped import available, load_meta, text_encoder_for
 from lanhar_core.models.streaming import NO_UPRIGHT_REFERENCE, recognize_recording, segments_frame
-from lanhar_core.models.text_path import TEXT_PATH_NEEDS_PLACEMENT, TextReader, uncalibrated_note
+from lanhar_core.models.text_path import TEXT_PATH_NEEDS_PLACEMENT, reader_for, uncalibrated_note
 from storage.embedding_cache import StoreEmbeddingCache
 
 MAX_PLOTTED_SAMPLES = 20_000  # longer recordings are thinned for the plot only; recognition uses every sample
@@ -285,8 +284,8 @@ def show_results(recognizer: Recognizer, recording: Recording, path: str) -> Non
     cfg = settings.sensor_encoder
     reader = None
     if path == "text":
-        reader = TextReader(_text_encoder(recognizer.text_encoder_ref or settings.text_encoder.path, str(get_store().path)),
-                            make_backend(settings, "rules"))
+        reader = reader_for(settings, recognizer,
+                            _text_encoder(recognizer.text_encoder_ref or settings.text_encoder.path, str(get_store().path)))
         if not recording.placement:
             st.warning(TEXT_PATH_NEEDS_PLACEMENT.replace("--placement", "the placement in the sidebar"))
         if uncalibrated_note(recognizer):

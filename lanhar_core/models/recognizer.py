@@ -102,13 +102,18 @@ class Preprocessing:
         return cls(**{**data, "channels": tuple(data["channels"])})
 
 
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to unit length (float32; an all-zero row stays zero)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
+
+
 def label_embedding(descriptions: Sequence[str], text_encoder: TextEmbedder) -> np.ndarray:
     """Mean of the normalised embeddings of the descriptions' sensor patterns
     (``text_views.description_view``), renormalised to unit length."""
     if not descriptions or not all(d.strip() for d in descriptions):
         raise ConfigError("a label needs at least one non-empty description")
-    vectors = np.asarray(text_encoder.encode([description_view(d) for d in descriptions]), dtype=np.float32)
-    vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
+    vectors = unit_rows(text_encoder.encode([description_view(d) for d in descriptions]))
     mean = vectors.mean(axis=0)
     return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
 
@@ -219,6 +224,9 @@ class Recognizer:
     def _empty(self) -> np.ndarray:
         return np.zeros((0, self.encoder.config.embed_dim), dtype=np.float32)
 
+    def _no_calibration(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._empty(), np.zeros(0, dtype=object)
+
     @property
     def embed_dim(self) -> int:
         return int(self.encoder.config.embed_dim)
@@ -264,7 +272,7 @@ class Recognizer:
     @property
     def text_uncalibrated_labels(self) -> list[str]:
         """Labels the model was not trained on that the text path cannot keep in check: no text calibration
-        was stored (models saved before it existed, such as the shipped one), so they carry no bias there."""
+        was stored (models saved before it existed), so they carry no bias there."""
         if self._text_calibration is not None or not self.trained_labels:
             return []
         return [n for n in self.label_names if n not in self.trained_labels]
@@ -333,12 +341,14 @@ class Recognizer:
         """Unit-length sensor embeddings of (n, window_samples, 6) windows in canonical units."""
         return encode_windows(self.encoder, np.asarray(signals, dtype=np.float32))
 
-    def scores(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(cosine, probabilities), each (n, k), for unit-length embeddings; probabilities after calibration bias."""
+    def scores(self, embeddings: np.ndarray, bias: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(cosine, probabilities), each (n, k), for unit-length embeddings; probabilities after calibration
+        ``bias`` (default: the sensor path's ``label_bias``)."""
         if not self.label_names:
             raise ModelError("the recognizer has no labels; add some with add_label (or `lanhar labels add`)")
         cosine = embeddings @ self.label_embeddings.T
-        return cosine, softmax((cosine - self.label_bias[None, :]) / self.temperature)
+        bias = self.label_bias if bias is None else bias
+        return cosine, softmax((cosine - bias[None, :]) / self.temperature)
 
     def predict(self, signals: np.ndarray, allow_unknown: bool = True) -> Predictions:
         """Top label per window, its probability, and ``UNKNOWN`` below the threshold."""
@@ -350,21 +360,17 @@ class Recognizer:
 
         The same label vectors, temperature and threshold as ``predict``, with the text
         calibration's biases; the sensor encoder is not used."""
-        if not self.label_names:
-            raise ModelError("the recognizer has no labels; add some with add_label (or `lanhar labels add`)")
         embeddings = np.asarray(text_embeddings, dtype=np.float32)
         if embeddings.ndim != 2 or embeddings.shape[1] != self.embed_dim:
             raise ModelError(f"text embeddings must be (n, {self.embed_dim}); got {embeddings.shape}: "
                              "use the text encoder this recognizer's labels were embedded with")
-        cosine = embeddings @ self.label_embeddings.T
-        probs = softmax((cosine - self.text_label_bias[None, :]) / self.temperature)
+        cosine, probs = self.scores(embeddings, self.text_label_bias)
         return top_labels(cosine, probs, self.label_names, self.threshold, self.threshold_on, allow_unknown)
 
     def save_label_state(self, directory: Path) -> dict[str, Any]:
         """Write the per-segment label vectors and the calibration windows; returns what goes in the metadata."""
-        empty = (self._empty(), np.zeros(0, dtype=object))
-        calibration = self._calibration or empty
-        text_calibration = self._text_calibration or empty
+        calibration = self._calibration or self._no_calibration()
+        text_calibration = self._text_calibration or self._no_calibration()
         arrays: dict[str, Any] = {f"vectors_{seg}": v for seg, v in self._vectors.items()}
         np.savez(directory / _SEGMENTS_FILE, calibration=calibration[0], calibration_labels=calibration[1].astype(str),
                  text_calibration=text_calibration[0], text_calibration_labels=text_calibration[1].astype(str), **arrays)
@@ -379,7 +385,7 @@ class Recognizer:
             self._vectors = {seg: stored[f"vectors_{seg}"].astype(np.float32) for seg in _SEGMENT_KEYS}
             calibration = (stored["calibration"], stored["calibration_labels"].astype(object))
             text_calibration = ((stored["text_calibration"], stored["text_calibration_labels"].astype(object))
-                                if "text_calibration" in stored.files else (self._empty(), np.zeros(0, dtype=object)))
+                                if "text_calibration" in stored.files else self._no_calibration())
         self.segment = meta.get("segment", "unknown")
         self.trained_labels = set(meta.get("trained_labels", []))
         self.steal_rate = float(meta.get("steal_rate", 0.0))

@@ -28,7 +28,7 @@ from lanhar_core.errors import BackendError
 from lanhar_core.jobs import Progress
 from lanhar_core.llm.base import Backend
 from lanhar_core.llm.registry import make_backend
-from lanhar_core.models.recognizer import Predictions, Recognizer, TextEmbedder
+from lanhar_core.models.recognizer import Predictions, Recognizer, TextEmbedder, unit_rows
 from lanhar_core.models.shipped import text_encoder_for
 from lanhar_core.models.text_views import window_view
 from lanhar_core.prompts import window_prompt
@@ -53,8 +53,7 @@ TEXT_PATH_NEEDS_PLACEMENT = (
 
 def text_embeddings(encoder: TextEmbedder, texts: Sequence[str]) -> np.ndarray:
     """Unit embeddings of window texts as stage 1 matched them to labels (their conclusions, ``window_view``)."""
-    vectors = np.asarray(encoder.encode([window_view(t) for t in texts]), dtype=np.float32)
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
+    return unit_rows(encoder.encode([window_view(t) for t in texts]))
 
 
 def write_window_texts(
@@ -94,8 +93,9 @@ class TextReader:
         return recognizer.predict_texts(text_embeddings(self.encoder, texts), allow_unknown=allow_unknown)
 
 
-def reader_for(settings: Settings, recognizer: Recognizer) -> TextReader:
-    """The text path of ``recognizer``: its own text encoder and the configured rules writer
-    (``[llm] rules_version``, rules-v3 by default: the writer of the shipped model's and the default
-    collections' texts)."""
-    return TextReader(text_encoder_for(recognizer.text_encoder_ref or settings.text_encoder.path), make_backend(settings, "rules"))
+def reader_for(settings: Settings, recognizer: Recognizer, encoder: TextEmbedder | None = None) -> TextReader:
+    """The text path of ``recognizer``: its own text encoder (``encoder`` when the caller already holds it)
+    and the configured rules writer (``[llm] rules_version``, rules-v3 by default: the writer of the
+    shipped model's and the default collections' texts)."""
+    encoder = encoder or text_encoder_for(recognizer.text_encoder_ref or settings.text_encoder.path)
+    return TextReader(encoder, make_backend(settings, "rules"))

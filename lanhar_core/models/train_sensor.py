@@ -32,7 +32,7 @@ from lanhar_core.errors import InsufficientDataError
 from lanhar_core.jobs import Progress
 from lanhar_core.models import stage2
 from lanhar_core.models.checkpoint import CHECKPOINT_FILE
-from lanhar_core.models.recognizer import TextEmbedder, label_embedding
+from lanhar_core.models.recognizer import TextEmbedder, label_embedding, unit_rows
 from lanhar_core.models.sensor_encoder import SensorEncoder, count_parameters, preset_config
 from lanhar_core.models.stage2 import (
     AlignmentData,
@@ -249,8 +249,7 @@ def train_sensor_encoder(
         segment = data.selection["segment"]
         recognizer.calibrate(recognizer.embed(data.val.signals), data.val_labels, sorted({str(x) for x in data.val_labels}),
                              cfg.new_label_steal_rate, segment)
-        val_texts = data.val.text_embeddings[data.val.text_ids]
-        recognizer.calibrate_texts(val_texts / np.linalg.norm(val_texts, axis=1, keepdims=True).clip(1e-12), data.val_labels)
+        recognizer.calibrate_texts(unit_rows(data.val.text_embeddings[data.val.text_ids]), data.val_labels)
         recognizer.use_placement(segment)
         run.add_artifact(RECOGNIZER_ARTIFACT, recognizer.save(run_dir / RECOGNIZER_ARTIFACT))
         run.summary = {
